@@ -1,0 +1,52 @@
+# The one entry point for humans and CI. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+REPO    := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+TOOLS   := $(shell bash -c '. $(REPO)/ci/lib.sh; tools_path')
+export PATH := $(TOOLS):$(PATH)
+export PYTHONPATH := $(REPO)$(if $(PYTHONPATH),:$(PYTHONPATH))
+VENV     = $(shell $(REPO)/ci/python-env)
+PY       = $(VENV)/bin/python
+PYTEST_ARGS ?=
+# Tiers the full test run must contain; a tier with no tests selected fails the run.
+TIERS   ?= render,serve,cluster,load
+
+.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions cluster-up cluster-down
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+bootstrap: ## Install every pinned non-Python tool into the per-user cache (idempotent)
+	@$(REPO)/ci/bootstrap
+
+python-env: ## Install the locked Python environment (CPU vLLM, Ray Serve, test harness)
+	@$(REPO)/ci/python-env >/dev/null
+
+model: python-env ## Build the embedded tiny model (cached) and print its directory
+	@$(PY) -m serve_app.tiny_model
+
+serve: python-env ## Serve the tiny model through Ray Serve + vLLM on http://127.0.0.1:8000
+	@$(PY) -m serve_app
+
+test: bootstrap python-env ## Run every test tier (render, serve, cluster, load)
+	@$(PY) -m pytest --require-tiers $(TIERS) $(PYTEST_ARGS)
+
+test-render: bootstrap python-env ## Render tier only
+	@$(PY) -m pytest -m render $(PYTEST_ARGS)
+
+test-serve: bootstrap python-env ## Serve tier only
+	@$(PY) -m pytest -m serve $(PYTEST_ARGS)
+
+test-cluster: bootstrap python-env ## Cluster tier only
+	@$(PY) -m pytest -m cluster $(PYTEST_ARGS)
+
+test-load: bootstrap python-env ## Load tier only
+	@$(PY) -m pytest -m load $(PYTEST_ARGS)
+
+lock: ## Re-resolve the Python environment and rewrite requirements/lock.txt
+	@$(REPO)/ci/python-env --lock
+
+versions: ## Print every pinned version
+	@grep -E '^[A-Z_]+=' $(REPO)/ci/versions.env

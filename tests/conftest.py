@@ -1,0 +1,91 @@
+"""Suite-wide wiring: tier markers by folder, required tiers, per-tier timing.
+
+Tiers are pytest markers (render, serve, cluster, load). Each test folder belongs to
+one tier, so tests carry their marker without repeating it. `make test` passes
+`--require-tiers`: a tier with no test selected fails the run instead of passing
+quietly, and so does a tool that is missing (see tests/support/tools.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+TIERS = ("render", "serve", "cluster", "load")
+TESTS = Path(__file__).parent
+
+# folder under tests/ -> tier marker applied to every test in it
+FOLDER_TIERS = {
+    "charts": "render",
+    "presets": "render",
+    "repo": "render",
+    "serve_app": "serve",
+    "observability_live": "serve",
+    "cluster": "cluster",
+    "load": "load",
+}
+
+_durations: dict[str, float] = defaultdict(float)
+_counts: dict[str, int] = defaultdict(int)
+_started = time.monotonic()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--require-tiers",
+        default="",
+        help="comma-separated tiers that must each select at least one test",
+    )
+
+
+def tier_of(item: pytest.Item) -> str | None:
+    for tier in TIERS:
+        if item.get_closest_marker(tier):
+            return tier
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        rel = Path(item.path).resolve().relative_to(TESTS.resolve())
+        tier = FOLDER_TIERS.get(rel.parts[0]) if len(rel.parts) > 1 else None
+        if tier and not tier_of(item):
+            item.add_marker(getattr(pytest.mark, tier))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    required = [t for t in session.config.getoption("--require-tiers").split(",") if t]
+    unknown = set(required) - set(TIERS)
+    if unknown:
+        raise pytest.UsageError(f"--require-tiers: unknown tier(s) {sorted(unknown)}; known: {TIERS}")
+    selected = defaultdict(int)
+    for item in session.items:
+        selected[tier_of(item) or "untiered"] += 1
+    missing = [t for t in required if not selected[t]]
+    if missing:
+        raise pytest.UsageError(f"required test tier(s) selected no tests: {', '.join(missing)}")
+    if selected["untiered"]:
+        names = [i.nodeid for i in session.items if not tier_of(i)][:5]
+        raise pytest.UsageError(f"tests outside any tier (put them under a tier folder): {names}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    start = time.monotonic()
+    yield
+    tier = tier_of(item) or "untiered"
+    _durations[tier] += time.monotonic() - start
+    _counts[tier] += 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not _counts:
+        return
+    terminalreporter.section("time per tier")
+    for tier in (*TIERS, "untiered"):
+        if _counts.get(tier):
+            terminalreporter.write_line(f"{tier:<8} {_counts[tier]:>4} tests  {_durations[tier]:8.1f} s")
+    terminalreporter.write_line(f"{'total':<8} {sum(_counts.values()):>4} tests  {time.monotonic() - _started:8.1f} s (wall)")

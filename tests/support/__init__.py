@@ -1,0 +1,1 @@
+"""Helpers shared by the test tiers: pinned tool lookup, helm rendering, schemas."""
