@@ -148,6 +148,7 @@ def ensure_model(target: Path | None = None) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
     try:
         build(tmp)
+        tmp.chmod(0o755)  # readable by the (non-root) serving user when mounted into a pod
         try:
             tmp.rename(target)
         except OSError:

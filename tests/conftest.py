@@ -89,3 +89,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         if _counts.get(tier):
             terminalreporter.write_line(f"{tier:<8} {_counts[tier]:>4} tests  {_durations[tier]:8.1f} s")
     terminalreporter.write_line(f"{'total':<8} {sum(_counts.values()):>4} tests  {time.monotonic() - _started:8.1f} s (wall)")
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory: pytest.TempPathFactory):
+    """serve_app running two tiny-model engines with auth on, shared by the session."""
+    from tests.support import serving
+
+    app = serving.start(tmp_path_factory.mktemp("serve_app"))
+    yield app
+    serving.stop(app)

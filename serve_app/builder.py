@@ -1,0 +1,58 @@
+"""The application builder: serveConfigV2's ``import_path`` is ``serve_app:build_app``.
+
+It takes the dict the kuberay-llm chart renders as the application's ``args`` (or an
+AppConfig), validates it first, so a bad value fails the deploy with the field's path,
+logs the final options, and wires one Ray Serve LLM deployment per model behind the
+serve_app ingress.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from ray import serve
+from ray.llm._internal.serve.core.configs.openai_api_models import to_model_metadata
+from ray.serve.deployment import Application
+from ray.serve.llm import LLMConfig, build_llm_deployment
+
+from .config import AppConfig
+from .ingress import ServeAppIngress, make_ingress_class
+from .llm_configs import to_llm_config
+
+log = logging.getLogger("serve_app")
+
+
+def ingress_options(config: AppConfig, llm_configs: list[LLMConfig]) -> dict[str, Any]:
+    options = ServeAppIngress.get_deployment_options(llm_configs)
+    options.pop("autoscaling_config", None)
+    options.update(
+        num_replicas=config.ingress_replicas,
+        max_ongoing_requests=config.ingress_max_ongoing_requests,
+        # The ingress only forwards; it must never hold a CPU the engine needs.
+        ray_actor_options={"num_cpus": 0},
+    )
+    return options
+
+
+def build_app(args: dict[str, Any] | AppConfig) -> Application:
+    """Build the Serve application from serve_app's config (dict or AppConfig)."""
+    config = args if isinstance(args, AppConfig) else AppConfig.model_validate(args)
+    llm_dicts = [to_llm_config(m) for m in config.models]
+    log.info("serve_app config: %s", json.dumps(config.model_dump(mode="json")))
+    llm_configs = [LLMConfig.model_validate(d) for d in llm_dicts]
+
+    deployments = {c.model_id: build_llm_deployment(c) for c in llm_configs}
+    cards = {c.model_id: to_model_metadata(c.model_id, c) for c in llm_configs}
+    lora_paths = {c.model_id: c.lora_config.dynamic_lora_loading_path for c in llm_configs if c.lora_config}
+
+    ingress_cls = make_ingress_class(config.auth)
+    options = ingress_options(config, llm_configs)
+    log.info("ingress options: %s", options)
+    return serve.deployment(ingress_cls, name="OpenAiIngress", **options).bind(
+        llm_deployments=deployments,
+        model_cards=cards,
+        lora_paths=lora_paths,
+        auth=config.auth.model_dump(),
+    )

@@ -1,0 +1,87 @@
+"""Run serve_app locally: ``python -m serve_app`` (or the ``serve-app`` script).
+
+With no arguments it serves the embedded tiny model through Ray Serve and the real
+vLLM CPU engine on http://127.0.0.1:8000 — the README's first command. ``--config``
+takes the same YAML/JSON that the kuberay-llm chart renders into serveConfigV2 args.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import AppConfig
+from .defaults import local_app_config
+
+log = logging.getLogger("serve_app")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_METRICS_PORT = 8080
+# Ray schedules by logical CPUs: the engine bundle, the ingress and Serve's own actors
+# must all fit even on a 2-core laptop, so the local head advertises more than it has.
+DEFAULT_LOGICAL_CPUS = 8
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="serve-app", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", type=Path, help="YAML or JSON AppConfig (default: the embedded tiny model on CPU)")
+    p.add_argument("--host", default=DEFAULT_HOST, help="address the HTTP proxy binds (default: %(default)s)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help="HTTP port (default: %(default)s)")
+    p.add_argument("--metrics-port", type=int, default=DEFAULT_METRICS_PORT, help="Prometheus metrics port of the local Ray node (default: %(default)s)")
+    p.add_argument("--num-cpus", type=int, default=DEFAULT_LOGICAL_CPUS, help="logical CPUs the local Ray node advertises (default: %(default)s)")
+    p.add_argument("--print-config", action="store_true", help="print the validated config as JSON and exit")
+    return p.parse_args(argv)
+
+
+def load_config(path: Path | None) -> AppConfig:
+    if path is None:
+        return local_app_config()
+    data: Any = yaml.safe_load(path.read_text())
+    return AppConfig.model_validate(data)
+
+
+def run(config: AppConfig, host: str, port: int, metrics_port: int, num_cpus: int) -> None:
+    """Start a local Ray node, deploy the app and block until SIGINT/SIGTERM."""
+    import ray
+    from ray import serve
+
+    from .builder import build_app
+
+    ray.init(num_cpus=num_cpus, include_dashboard=False, _metrics_export_port=metrics_port)
+    serve.start(http_options={"host": host, "port": port})
+    serve.run(build_app(config), name="llm", route_prefix="/", blocking=False)
+    log.info("serving %s on http://%s:%d (metrics on :%d)", [m.id for m in config.models], host, port, metrics_port)
+    print(f"ready: http://{host}:{port}/v1/models", flush=True)
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    log.info("shutting down: draining in-flight requests")
+    serve.shutdown()
+    ray.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("SERVE_APP_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args = parse_args(argv)
+    config = load_config(args.config)
+    if args.print_config:
+        print(json.dumps(config.model_dump(mode="json"), indent=2))
+        return 0
+    run(config, args.host, args.port, args.metrics_port, args.num_cpus)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

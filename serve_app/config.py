@@ -1,0 +1,171 @@
+"""serve_app's configuration: the single source of truth for what a deployment serves.
+
+The kuberay-llm chart renders ``values.models[]`` into this structure (as the
+``args`` of the serveConfigV2 application), the render tests validate every preset's
+rendered config against it, and the builder turns it into Ray Serve LLM configs. Field
+names are snake_case, as in serveConfigV2; the chart maps its camelCase values onto them.
+
+Every model and field rejects unknown keys, so a typo fails at validation time with the
+field's path instead of being silently ignored on a GPU node an hour later.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: Keys users reach for from other tools, mapped to what this config calls them.
+RENAMED_KEYS = {
+    "name": "id",
+    "model": "id",
+    "model_id": "id",
+    "model_source": "source",
+    "engine_kwargs": "engine",
+    "autoscaling_config": "autoscaling",
+    "num_replicas": "autoscaling (min_replicas/max_replicas)",
+    "tensor_parallel": "engine.tensor_parallel_size",
+    "gpu_memory_util": "engine.gpu_memory_utilization",
+}
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _explain_renamed_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for old, new in RENAMED_KEYS.items():
+                if old in data and old not in cls.model_fields:
+                    raise ValueError(f"unknown key '{old}': did you mean '{new}'?")
+        return data
+
+
+class EngineConfig(StrictModel):
+    """vLLM engine arguments that the charts expose as first-class values."""
+
+    tensor_parallel_size: int = Field(1, ge=1, le=64, description="GPUs each replica shards every layer across (vLLM --tensor-parallel-size).")
+    pipeline_parallel_size: int = Field(1, ge=1, le=64, description="Pipeline stages per replica; stages may span nodes (vLLM --pipeline-parallel-size).")
+    max_model_len: int | None = Field(None, ge=16, description="Context window in tokens; prompts plus max_tokens beyond it are rejected with 400. Default: the model's own.")
+    gpu_memory_utilization: float = Field(0.9, gt=0.0, le=1.0, description="Fraction of each GPU's memory vLLM may use for weights and KV cache (on the CPU engine: of the host's memory).")
+    kv_cache_memory_bytes: int | None = Field(None, ge=1 << 20, description="Fixed KV cache size in bytes per worker; overrides gpu_memory_utilization's sizing. Set it on CPU, where the fraction is of all host memory.")
+    enable_prefix_caching: bool = Field(True, description="Reuse KV cache blocks across requests that share a prefix.")
+    dtype: Literal["auto", "float16", "bfloat16", "float32"] = Field("auto", description="Weight and activation dtype.")
+    quantization: str | None = Field(None, description="Quantization method (awq, gptq, fp8, ...), or null for none.")
+    max_num_seqs: int | None = Field(None, ge=1, description="Upper bound on sequences batched together per step.")
+    max_num_batched_tokens: int | None = Field(None, ge=1, description="Upper bound on tokens processed per step.")
+    enforce_eager: bool = Field(False, description="Disable CUDA graphs (required on CPU; slower on GPU).")
+    extra: dict[str, Any] = Field(default_factory=dict, description="Further vLLM engine keyword arguments, passed through unchanged.")
+
+    @field_validator("extra")
+    @classmethod
+    def _extra_does_not_shadow(cls, v: dict[str, Any]) -> dict[str, Any]:
+        shadowed = sorted(set(v) & set(cls.model_fields))
+        if shadowed:
+            raise ValueError(f"engine.extra must not repeat first-class engine fields: {shadowed}")
+        return v
+
+    @property
+    def devices_per_replica(self) -> int:
+        return self.tensor_parallel_size * self.pipeline_parallel_size
+
+
+class AutoscalingConfig(StrictModel):
+    """Ray Serve replica autoscaling for one model."""
+
+    min_replicas: int = Field(1, ge=0, description="Replicas kept when idle (0 scales the model to zero).")
+    max_replicas: int = Field(1, ge=1, description="Upper bound on replicas.")
+    initial_replicas: int | None = Field(None, ge=0, description="Replicas at deploy time (default: min_replicas).")
+    target_ongoing_requests: float = Field(16.0, gt=0, description="Ongoing requests per replica the autoscaler aims for.")
+    upscale_delay_s: float = Field(30.0, ge=0, description="How long load must stay high before adding a replica.")
+    downscale_delay_s: float = Field(600.0, ge=0, description="How long load must stay low before removing a replica.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "AutoscalingConfig":
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas ({self.min_replicas}) must not exceed max_replicas ({self.max_replicas})")
+        if self.initial_replicas is not None and not self.min_replicas <= self.initial_replicas <= self.max_replicas:
+            raise ValueError("initial_replicas must lie between min_replicas and max_replicas")
+        return self
+
+
+class AcceleratorConfig(StrictModel):
+    """What each replica's devices are: a GPU type, or CPU with explicit bundles."""
+
+    kind: Literal["GPU", "CPU"] = Field("GPU", description="Device kind of the engine workers.")
+    gpu_type: str | None = Field(None, description="Ray accelerator type (e.g. L4, A10G, H100) to pin replicas to that GPU type.")
+    gpu_fraction: float = Field(1.0, gt=0.0, le=1.0, description="Share of one GPU per engine worker (<1 packs several replicas onto one GPU).")
+    cpus_per_worker: float = Field(1.0, gt=0.0, description="CPUs reserved per engine worker bundle.")
+
+    @model_validator(mode="after")
+    def _cpu_has_no_gpu_type(self) -> "AcceleratorConfig":
+        if self.kind == "CPU" and self.gpu_type:
+            raise ValueError("accelerator.gpu_type is only valid with accelerator.kind GPU")
+        if self.kind == "CPU" and self.gpu_fraction != 1.0:
+            raise ValueError("accelerator.gpu_fraction is only valid with accelerator.kind GPU")
+        return self
+
+
+class LoRAConfig(StrictModel):
+    """Multi-LoRA serving: adapters loaded on demand from a path or bucket."""
+
+    dynamic_lora_loading_path: str = Field(..., min_length=1, description="Directory or bucket URI holding one sub-directory per adapter.")
+    max_num_adapters_per_replica: int = Field(16, ge=1, description="Adapters resident per replica at once.")
+    max_lora_rank: int = Field(16, ge=1, description="Largest adapter rank accepted.")
+
+
+class ModelConfig(StrictModel):
+    """One served model: where its weights are, how it runs, how it scales."""
+
+    id: str = Field(..., min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:-]*$", description="Name clients pass as `model`; also the Serve deployment's name.")
+    source: str | None = Field(None, description="Hugging Face repo id, or an absolute path (local disk or a mounted PVC). Default: id.")
+    engine: EngineConfig = Field(default_factory=EngineConfig, description="vLLM engine arguments.")
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="Serve replica autoscaling.")
+    accelerator: AcceleratorConfig = Field(default_factory=AcceleratorConfig, description="Devices per replica.")
+    lora: LoRAConfig | None = Field(None, description="Multi-LoRA serving, or null.")
+    routing: Literal["power_of_two", "prefix_cache_affinity"] = Field("power_of_two", description="How requests pick a replica: power-of-two-choices on queue length, or affinity to replicas that hold the prompt's prefix in cache.")
+    max_ongoing_requests: int = Field(64, ge=1, description="Requests a replica works on at once; more wait in the router's queue.")
+    max_queued_requests: int = Field(256, ge=-1, description="Requests that may wait for a replica before new ones get 503 (-1: unbounded, not recommended).")
+    env: dict[str, str] = Field(default_factory=dict, description="Environment variables for the engine's workers (no secrets: use the pod's secretKeyRef env).")
+
+    @property
+    def model_source(self) -> str:
+        return self.source or self.id
+
+    @property
+    def is_local(self) -> bool:
+        return self.model_source.startswith("/")
+
+
+class AuthConfig(StrictModel):
+    """Bearer-token auth for the OpenAI endpoints; health and metrics stay open."""
+
+    enabled: bool = Field(False, description="Require `Authorization: Bearer <key>` on /v1/*.")
+    api_key_env: str = Field("SERVE_APP_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Environment variable holding the key (fed from a Secret via secretKeyRef).")
+
+
+class AppConfig(StrictModel):
+    """The whole application: the models served behind one OpenAI-compatible ingress."""
+
+    models: list[ModelConfig] = Field(..., min_length=1, description="Models served by this application.")
+    auth: AuthConfig = Field(default_factory=AuthConfig, description="API-key auth.")
+    ingress_replicas: int = Field(1, ge=1, description="Replicas of the OpenAI ingress deployment.")
+    ingress_max_ongoing_requests: int = Field(1024, ge=1, description="Concurrent requests each ingress replica accepts.")
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "AppConfig":
+        seen: set[str] = set()
+        for i, m in enumerate(self.models):
+            if m.id in seen:
+                raise ValueError(f"models[{i}].id '{m.id}' is used by an earlier model; ids must be unique")
+            seen.add(m.id)
+        return self
+
+    def model(self, model_id: str) -> ModelConfig:
+        return next(m for m in self.models if m.id == model_id)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON schema of AppConfig; the kuberay-llm chart's models schema is generated from it."""
+    return AppConfig.model_json_schema()

@@ -1,0 +1,112 @@
+"""Translate serve_app's ModelConfig into Ray Serve LLM's LLMConfig (as a plain dict).
+
+Kept free of Ray imports so the translation is testable, and printable by
+``serve-app --print-config``, anywhere the config model is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import ModelConfig
+
+PREFIX_ROUTER = "ray.serve.llm.request_router:PrefixCacheAffinityRouter"
+
+# Serve stops routing to a replica whose health check fails this many periods in a
+# row and replaces it; the engine's own check is cheap, so probe often.
+HEALTH_CHECK_PERIOD_S = 10
+HEALTH_CHECK_TIMEOUT_S = 30
+# In-flight requests get this long to finish when a replica is drained (rolling
+# update, scale-down, node drain); streams of a few thousand tokens fit comfortably.
+GRACEFUL_SHUTDOWN_TIMEOUT_S = 120
+
+
+def engine_kwargs(model: ModelConfig) -> dict[str, Any]:
+    e = model.engine
+    kwargs: dict[str, Any] = {
+        "tensor_parallel_size": e.tensor_parallel_size,
+        "pipeline_parallel_size": e.pipeline_parallel_size,
+        "enable_prefix_caching": e.enable_prefix_caching,
+        "dtype": e.dtype,
+        "enforce_eager": e.enforce_eager,
+        "gpu_memory_utilization": e.gpu_memory_utilization,
+    }
+    optional = {
+        "max_model_len": e.max_model_len,
+        "kv_cache_memory_bytes": e.kv_cache_memory_bytes,
+        "quantization": e.quantization,
+        "max_num_seqs": e.max_num_seqs,
+        "max_num_batched_tokens": e.max_num_batched_tokens,
+    }
+    kwargs.update({k: v for k, v in optional.items() if v is not None})
+    if model.lora:
+        kwargs["enable_lora"] = True
+        kwargs["max_lora_rank"] = model.lora.max_lora_rank
+        kwargs["max_loras"] = model.lora.max_num_adapters_per_replica
+    kwargs.update(model.engine.extra)
+    return kwargs
+
+
+def placement(model: ModelConfig) -> dict[str, Any]:
+    """Accelerator fields of LLMConfig: one bundle per engine worker (TP x PP of them)."""
+    acc = model.accelerator
+    n = model.engine.devices_per_replica
+    if acc.kind == "CPU":
+        return {
+            "accelerator_config": {"kind": "cpu"},
+            "placement_group_config": {"bundles": [{"CPU": acc.cpus_per_worker}] * n, "strategy": "PACK"},
+        }
+    out: dict[str, Any] = {
+        "accelerator_config": {"kind": "gpu"},
+        "placement_group_config": {
+            "bundles": [{"GPU": acc.gpu_fraction, "CPU": acc.cpus_per_worker}] * n,
+            # Pipeline stages may span nodes; tensor-parallel groups prefer one node.
+            "strategy": "PACK",
+        },
+    }
+    if acc.gpu_type:
+        out["accelerator_type"] = acc.gpu_type
+    return out
+
+
+def deployment_config(model: ModelConfig) -> dict[str, Any]:
+    a = model.autoscaling
+    autoscaling = {
+        "min_replicas": a.min_replicas,
+        "max_replicas": a.max_replicas,
+        "target_ongoing_requests": a.target_ongoing_requests,
+        "upscale_delay_s": a.upscale_delay_s,
+        "downscale_delay_s": a.downscale_delay_s,
+    }
+    if a.initial_replicas is not None:
+        autoscaling["initial_replicas"] = a.initial_replicas
+    cfg: dict[str, Any] = {
+        "autoscaling_config": autoscaling,
+        "max_ongoing_requests": model.max_ongoing_requests,
+        "max_queued_requests": model.max_queued_requests,
+        "health_check_period_s": HEALTH_CHECK_PERIOD_S,
+        "health_check_timeout_s": HEALTH_CHECK_TIMEOUT_S,
+        "graceful_shutdown_timeout_s": GRACEFUL_SHUTDOWN_TIMEOUT_S,
+    }
+    if model.routing == "prefix_cache_affinity":
+        cfg["request_router_config"] = {"request_router_class": PREFIX_ROUTER}
+    return cfg
+
+
+def to_llm_config(model: ModelConfig) -> dict[str, Any]:
+    """The LLMConfig dict for one model, as ray.serve.llm.LLMConfig.model_validate takes it."""
+    cfg: dict[str, Any] = {
+        "model_loading_config": {"model_id": model.id, "model_source": model.model_source},
+        "engine_kwargs": engine_kwargs(model),
+        "deployment_config": deployment_config(model),
+        "log_engine_metrics": True,
+        **placement(model),
+    }
+    if model.lora:
+        cfg["lora_config"] = {
+            "dynamic_lora_loading_path": model.lora.dynamic_lora_loading_path,
+            "max_num_adapters_per_replica": model.lora.max_num_adapters_per_replica,
+        }
+    if model.env:
+        cfg["runtime_env"] = {"env_vars": dict(model.env)}
+    return cfg

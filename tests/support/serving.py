@@ -1,0 +1,118 @@
+"""Run serve_app the way a user does (``python -m serve_app``) for the serve/load tiers.
+
+One process per test session: engine start costs ~30-80 s on 2 cores, so every test
+that needs a live endpoint shares it. The app serves two copies of the embedded tiny
+model (to test routing by ``model``) with API-key auth on (the default for shared
+clusters); both engines are the real vLLM CPU engine behind real Ray Serve.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+
+from .tools import REPO
+
+MODEL_A = "tiny-llama"
+MODEL_B = "tiny-llama-b"
+API_KEY = "test-key-3f9c2a"  # a test-only key; never a real credential
+API_KEY_ENV = "SERVE_APP_API_KEY"
+STARTUP_TIMEOUT_S = 600
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ServedApp:
+    base_url: str
+    metrics_url: str
+    api_key: str
+    models: list[str]
+    log_path: Path
+    process: subprocess.Popen = field(repr=False)
+
+    def client(self, **kw) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=120, **kw)
+
+    def log_tail(self, n: int = 80) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+
+def app_config(model_dir: str) -> dict:
+    engine = {"max_model_len": 2048, "dtype": "float32", "enforce_eager": True, "max_num_seqs": 64, "kv_cache_memory_bytes": 256 << 20}
+    common = {
+        "source": model_dir,
+        "engine": engine,
+        "accelerator": {"kind": "CPU"},
+        "autoscaling": {"min_replicas": 1, "max_replicas": 1},
+        "max_queued_requests": 64,
+    }
+    return {
+        "models": [{"id": MODEL_A, **common}, {"id": MODEL_B, **common}],
+        "auth": {"enabled": True, "api_key_env": API_KEY_ENV},
+    }
+
+
+def start(workdir: Path) -> ServedApp:
+    from serve_app.tiny_model import ensure_model
+
+    config_path = workdir / "app.yaml"
+    config_path.write_text(yaml.safe_dump(app_config(str(ensure_model()))))
+    port, metrics_port = free_port(), free_port()
+    log_path = workdir / "serve_app.log"
+    env = {**os.environ, API_KEY_ENV: API_KEY, "PYTHONPATH": str(REPO)}
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "serve_app", "--config", str(config_path), "--port", str(port), "--metrics-port", str(metrics_port)],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    app = ServedApp(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", API_KEY, [MODEL_A, MODEL_B], log_path, proc)
+    wait_healthy(app)
+    return app
+
+
+def wait_healthy(app: ServedApp) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if app.process.poll() is not None:
+            raise RuntimeError(f"serve_app exited with {app.process.returncode}:\n{app.log_tail()}")
+        try:
+            if httpx.get(f"{app.base_url}/health", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(2)
+    stop(app)
+    raise TimeoutError(f"serve_app not healthy after {STARTUP_TIMEOUT_S}s:\n{app.log_tail()}")
+
+
+def stop(app: ServedApp, timeout: float = 60) -> None:
+    """SIGTERM the whole process group (Ray's raylet, workers, engines), then SIGKILL."""
+    if app.process.poll() is None:
+        os.killpg(app.process.pid, signal.SIGTERM)
+        try:
+            app.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(app.process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
