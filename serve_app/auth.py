@@ -9,9 +9,10 @@ Prometheus need no credentials.
 from __future__ import annotations
 
 import hmac
-import json
 import os
 from typing import Any, Awaitable, Callable
+
+from .errors import error_body
 
 Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable, Callable], Awaitable[None]]
@@ -30,11 +31,6 @@ def read_api_key(env_var: str) -> str:
     if not key:
         raise MissingAPIKey(f"auth.enabled is true but the environment variable {env_var} is empty or unset")
     return key
-
-
-def error_body(message: str, type_: str, code: int | str) -> bytes:
-    """An OpenAI-style error object, the shape every OpenAI client parses."""
-    return json.dumps({"error": {"message": message, "type": type_, "param": None, "code": code}}).encode()
 
 
 class APIKeyMiddleware:

@@ -1,0 +1,73 @@
+"""Bad requests get a 4xx with an OpenAI-style error body: never a 500, never a dead replica."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.support.serving import MODEL_A
+
+CHAT = "/v1/chat/completions"
+COMPLETIONS = "/v1/completions"
+MESSAGES = [{"role": "user", "content": "hi"}]
+TOO_LONG_PROMPT = "word " * 3000  # ~3000 tokens against a 2048-token context window
+
+# (id, path, raw body bytes or JSON object, content type, status, text expected in the message or param)
+CASES = [
+    ("unknown-model", COMPLETIONS, {"model": "no-such-model", "prompt": "hi"}, None, 404, "no-such-model"),
+    ("unknown-model-chat", CHAT, {"model": "no-such-model", "messages": MESSAGES}, None, 404, "no-such-model"),
+    ("malformed-json", COMPLETIONS, b'{"model": "tiny-llama", "prompt":', None, 400, "not valid JSON"),
+    ("truncated-json-chat", CHAT, b'{"model": "tiny-llama", "messages": [{"role": "us', None, 400, "not valid JSON"),
+    ("empty-body", COMPLETIONS, b"", None, 400, "not valid JSON"),
+    ("body-is-a-list", COMPLETIONS, b"[1, 2]", None, 400, "JSON object"),
+    ("invalid-utf8", COMPLETIONS, b'{"model": "tiny-llama", "prompt": "\xff\xfe"}', None, 400, "UTF-8"),
+    ("wrong-content-type", COMPLETIONS, b'{"model": "tiny-llama", "prompt": "hi"}', "text/plain", 400, "content type"),
+    ("max-tokens-wrong-type", COMPLETIONS, {"model": MODEL_A, "prompt": "hi", "max_tokens": "many"}, None, 400, "max_tokens"),
+    ("model-wrong-type", COMPLETIONS, {"model": 5, "prompt": "hi"}, None, 400, "model"),
+    ("messages-wrong-type", CHAT, {"model": MODEL_A, "messages": "hi"}, None, 400, "messages"),
+    ("max-tokens-negative", COMPLETIONS, {"model": MODEL_A, "prompt": "hi", "max_tokens": -1}, None, 400, "max_tokens"),
+    ("max-tokens-zero-chat", CHAT, {"model": MODEL_A, "messages": MESSAGES, "max_tokens": 0}, None, 400, "max_tokens"),
+    ("max-tokens-beyond-context", COMPLETIONS, {"model": MODEL_A, "prompt": "hi", "max_tokens": 100000}, None, 400, "max_tokens"),
+    ("prompt-beyond-context", COMPLETIONS, {"model": MODEL_A, "prompt": TOO_LONG_PROMPT, "max_tokens": 4}, None, 400, "token"),
+    ("chat-beyond-context", CHAT, {"model": MODEL_A, "messages": [{"role": "user", "content": TOO_LONG_PROMPT}]}, None, 400, "token"),
+    ("temperature-negative", COMPLETIONS, {"model": MODEL_A, "prompt": "hi", "temperature": -3}, None, 400, "temperature"),
+    ("top-p-out-of-range", COMPLETIONS, {"model": MODEL_A, "prompt": "hi", "top_p": 7}, None, 400, "top_p"),
+    ("missing-prompt", COMPLETIONS, {"model": MODEL_A}, None, 400, "prompt"),
+    ("empty-messages", CHAT, {"model": MODEL_A, "messages": []}, None, 400, ""),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "content_type", "status", "expect"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_request_gets_openai_error(served_app, path, body, content_type, status, expect):
+    headers = {"content-type": content_type or "application/json"}
+    with served_app.client() as http:
+        if isinstance(body, bytes):
+            r = http.post(path, content=body, headers=headers)
+        else:
+            r = http.post(path, json=body, headers=headers)
+    assert r.status_code == status, r.text
+    error = r.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert error["type"] == "invalid_request_error"
+    assert "Internal exception" not in error["message"]
+    assert expect.lower() in f"{error['message']} {error['param']}".lower()
+
+
+def test_unknown_model_error_has_model_not_found_code(served_app):
+    with served_app.client() as http:
+        r = http.post(COMPLETIONS, json={"model": "no-such-model", "prompt": "hi"})
+    assert r.json()["error"]["code"] == "model_not_found"
+
+
+def test_unknown_parameters_are_ignored_not_fatal(served_app):
+    with served_app.client() as http:
+        r = http.post(COMPLETIONS, json={"model": MODEL_A, "prompt": "hi", "max_tokens": 2, "not_a_real_option": {"x": 1}})
+    assert r.status_code == 200
+
+
+def test_engines_still_serve_after_the_bad_request_matrix(served_app):
+    assert httpx.get(f"{served_app.base_url}/health", timeout=30).json()["status"] == "ok"
+    with served_app.client() as http:
+        r = http.post(COMPLETIONS, json={"model": MODEL_A, "prompt": "hi", "max_tokens": 3, "ignore_eos": True})
+    assert r.status_code == 200
+    assert r.json()["usage"]["completion_tokens"] == 3
