@@ -17,7 +17,14 @@ from pathlib import Path
 
 import yaml
 
-from .tools import crds_dir, tool, versions
+from .tools import cache_dir, crds_dir, tool, versions
+
+
+class CRDLoader(yaml.SafeLoader):
+    """SafeLoader that also reads YAML 1.1's `=` value tag (AlertmanagerConfig's enum has `- =`)."""
+
+
+CRDLoader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
 
 
 def _strict(schema: dict) -> dict:
@@ -58,7 +65,7 @@ def crd_schema_dir() -> Path:
         return out
     out.mkdir(exist_ok=True)
     for path in sorted(src.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yaml.load_all(path.read_text(), Loader=CRDLoader):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
                 continue
             spec = doc["spec"]
@@ -76,13 +83,30 @@ def crd_schema_dir() -> Path:
 
 @cache
 def kubernetes_schema_dir() -> Path:
+    """An offline copy of kubernetes-validate's strict schemas for the pinned minor.
+
+    The packaged files carry an https ``$id`` and reference ``/api/_definitions.json``;
+    kubeconform resolves that against the ``$id`` over the network and, offline, finds
+    no schema at all. The copy drops ``$id`` and makes the reference relative.
+    """
     import kubernetes_validate
 
     minor = versions()["KUBERNETES_VERSION"].lstrip("v").rsplit(".", 1)[0]
-    path = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / f"v{minor}.0-local-strict"
-    if not path.is_dir():
-        raise FileNotFoundError(f"kubernetes-validate has no schemas for Kubernetes v{minor}: {path}")
-    return path
+    source = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / f"v{minor}.0-local-strict"
+    if not source.is_dir():
+        raise FileNotFoundError(f"kubernetes-validate has no schemas for Kubernetes v{minor}: {source}")
+    target = cache_dir() / "schemas" / f"kubernetes-validate-{kubernetes_validate.__version__}-v{minor}-strict"
+    stamp = target / ".complete"
+    if stamp.is_file():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    for path in source.glob("*.json"):
+        schema = json.loads(path.read_text())
+        schema.pop("$id", None)
+        text = json.dumps(schema).replace('"/api/_definitions.json#', '"_definitions.json#')
+        (target / path.name).write_text(text)
+    stamp.touch()
+    return target
 
 
 def validate(manifests: str) -> subprocess.CompletedProcess:

@@ -1,0 +1,219 @@
+"""Bad values fail at `helm template` with the offending field named, and the values
+schema is complete: every property described, every object closed, defaults equal to
+values.yaml, every values.yaml key documented for helm-docs."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from tests.support import helm
+
+CHART = "vllm-standalone"
+CHART_DIR = helm.CHARTS / CHART
+SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text())
+VALUES_TEXT = (CHART_DIR / "values.yaml").read_text()
+VALUES = yaml.safe_load(VALUES_TEXT)
+MODEL = {"name": "m", "model": "org/m"}
+# Schema nodes allowed to accept any key: Kubernetes/Helm types checked downstream by
+# the API server and by kubeconform on the rendered objects, or Helm's own `global`.
+OPEN_OBJECTS = {
+    "global",
+    "valueFrom",
+    "nodeAffinity",
+    "podAffinity",
+    "podAntiAffinity",
+    "extraVolumes[]",
+    "pods",
+    "external",
+    "object",
+    "resource",
+    "containerResource",
+}
+
+
+def case(case_id: str, values: dict[str, Any], *expected: str):
+    return pytest.param(values, expected, id=case_id)
+
+
+def with_model(**overrides: Any) -> dict[str, Any]:
+    return {"models": [{**MODEL, **overrides}]}
+
+
+BAD_VALUES = [
+    # ---- schema: unknown keys, types, enums, ranges
+    case("misspelled-top-level-key", {"imagee": {"variant": "gpu"}}, "imagee"),
+    case("misspelled-engine-key", {"defaults": {"engine": {"tensorParalelSize": 2}}}, "/defaults/engine", "tensorParalelSize"),
+    case("misspelled-model-entry-key", with_model(replica=2), "/models/0", "replica"),
+    case("tensor-parallel-as-string", with_model(engine={"tensorParallelSize": "two"}), "/models/0/engine/tensorParallelSize"),
+    case("tensor-parallel-zero", {"defaults": {"engine": {"tensorParallelSize": 0}}}, "/defaults/engine/tensorParallelSize"),
+    case("gpu-memory-utilization-above-one", {"defaults": {"engine": {"gpuMemoryUtilization": 1.5}}}, "/defaults/engine/gpuMemoryUtilization"),
+    case("unknown-dtype", {"defaults": {"engine": {"dtype": "fp7"}}}, "/defaults/engine/dtype"),
+    case("gpu-count-not-auto-or-integer", {"defaults": {"gpu": {"count": "many"}}}, "/defaults/gpu/count"),
+    case("unknown-image-variant", {"image": {"variant": "tpu"}}, "/image/variant"),
+    case("latest-image-tag", {"image": {"gpu": {"tag": "latest"}}}, "/image/gpu/tag"),
+    case("model-name-not-a-dns-label", with_model(name="Llama_8B"), "/models/0/name"),
+    case("model-without-model-id", {"models": [{"name": "m"}]}, "/models/0", "model"),
+    case("no-models", {"models": []}, "/models"),
+    case("unknown-storage-type", {"defaults": {"storage": {"type": "nfs"}}}, "/defaults/storage/type"),
+    case("unknown-access-mode", {"defaults": {"storage": {"pvc": {"accessModes": ["ReadWriteSometimes"]}}}}, "/defaults/storage/pvc/accessModes"),
+    case("unknown-strategy", {"defaults": {"strategy": {"type": "BlueGreen"}}}, "/defaults/strategy/type"),
+    case("unknown-anti-affinity-preset", {"defaults": {"podAntiAffinityPreset": "always"}}, "/defaults/podAntiAffinityPreset"),
+    case("startup-failure-threshold-zero", {"defaults": {"probes": {"startup": {"failureThreshold": 0}}}}, "/defaults/probes/startup/failureThreshold"),
+    case("hpa-min-replicas-zero", {"defaults": {"autoscaling": {"hpa": {"minReplicas": 0}}}}, "/defaults/autoscaling/hpa/minReplicas"),
+    case("service-port-out-of-range", {"service": {"port": 70000}}, "/service/port"),
+    case("unknown-route-routing", {"httpRoute": {"routing": "cookie"}}, "/httpRoute/routing"),
+    case("misspelled-networkpolicy-key", {"networkPolicy": {"egres": {}}}, "/networkPolicy", "egres"),
+    case("replicas-negative", {"defaults": {"replicas": -1}}, "/defaults/replicas"),
+    case("s3-uri-not-s3", {"defaults": {"download": {"s3": {"uri": "https://bucket/x"}}}}, "/defaults/download/s3/uri"),
+    # ---- cross-field rules the templates enforce
+    case("duplicate-model-names", {"models": [MODEL, {"name": "m", "model": "org/other"}]}, "models[1].name", "unique"),
+    case("hpa-and-keda-both-enabled", {"defaults": {"autoscaling": {"hpa": {"enabled": True}, "keda": {"enabled": True}}}}, "autoscaling.hpa.enabled", "autoscaling.keda.enabled"),
+    case("gpu-count-below-tp-times-pp", with_model(engine={"tensorParallelSize": 4, "pipelineParallelSize": 2}, gpu={"count": 4}), "models[0] (m)", "gpu.count 4", "= 8"),
+    case("gpu-count-with-cpu-image", {"image": {"variant": "cpu"}, "defaults": {"gpu": {"count": 1}}}, "gpu.count", "image.variant=cpu"),
+    case("gpu-listed-in-resources", {"defaults": {"resources": {"limits": {"nvidia.com/gpu": 1}}}}, "resources.limits", "gpu.count"),
+    case("managed-flag-in-extra-args", {"defaults": {"engine": {"extraArgs": ["--tensor-parallel-size=2"]}}}, "engine.extraArgs", "--tensor-parallel-size"),
+    case("api-key-flag-in-extra-args", {"defaults": {"engine": {"extraArgs": ["--api-key", "x"]}}}, "engine.extraArgs", "--api-key"),
+    case("duplicate-lora-names", {"defaults": {"engine": {"lora": {"modules": [{"name": "a", "path": "/a"}, {"name": "a", "path": "/b"}]}}}}, "engine.lora.modules[1].name"),
+    case("api-key-existing-secret-missing", {"apiKey": {"enabled": True}}, "apiKey.existingSecret"),
+    case("api-key-value-missing", {"apiKey": {"enabled": True, "useExisting": False}}, "apiKey.value"),
+    case("hf-token-existing-secret-missing", {"huggingface": {"token": {"enabled": True}}}, "huggingface.token.existingSecret"),
+    case("s3-credentials-missing", {"defaults": {"download": {"enabled": True, "source": "s3", "s3": {"uri": "s3://b/m"}}}}, "s3.credentials.existingSecret"),
+    case("s3-uri-missing", {"defaults": {"download": {"enabled": True, "source": "s3"}}}, "download.s3.uri"),
+    case("hf-download-image-without-tag", {"huggingface": {"image": {"repository": "example/hf"}}}, "huggingface.image.tag"),
+    case("existing-claim-missing", {"defaults": {"storage": {"pvc": {"create": False}}}}, "storage.pvc.existingClaim"),
+    case("read-only-volume-that-starts-empty", {"defaults": {"storage": {"readOnly": True}}}, "storage.readOnly", "download.enabled"),
+    case("grace-period-not-longer-than-prestop", {"defaults": {"preStopSleepSeconds": 60, "terminationGracePeriodSeconds": 30}}, "terminationGracePeriodSeconds", "preStopSleepSeconds"),
+    case("rolling-update-that-cannot-progress", {"defaults": {"strategy": {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}}}, "strategy.rollingUpdate.maxSurge"),
+    case("anti-affinity-preset-and-rule", {"defaults": {"podAntiAffinityPreset": "hard", "affinity": {"podAntiAffinity": {}}}}, "podAntiAffinityPreset", "affinity.podAntiAffinity"),
+    case("hpa-min-above-max", {"defaults": {"autoscaling": {"hpa": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}}}, "autoscaling.hpa.minReplicas"),
+    case("hpa-without-metrics", {"defaults": {"autoscaling": {"hpa": {"enabled": True, "numRequestsWaiting": {"enabled": False}}}}}, "autoscaling.hpa"),
+    case("keda-min-above-max", {"defaults": {"autoscaling": {"keda": {"enabled": True, "minReplicaCount": 5, "maxReplicaCount": 2}}}}, "autoscaling.keda.minReplicaCount"),
+    case("keda-query-not-aggregated", {"defaults": {"autoscaling": {"keda": {"enabled": True, "numRequestsWaiting": {"query": "vllm:num_requests_waiting"}}}}}, "autoscaling.keda.numRequestsWaiting.query", "sum"),
+    case("pdb-min-and-max", {"defaults": {"pdb": {"minAvailable": 1, "maxUnavailable": 1}}}, "pdb.minAvailable", "pdb.maxUnavailable"),
+    case("ingress-host-unknown-model", {"ingress": {"enabled": True, "hosts": [{"host": "a", "model": "nope", "paths": [{"path": "/", "pathType": "Prefix"}]}]}}, "ingress.hosts[0].model", "nope"),
+    case("ingress-host-without-model-among-several", {"models": [MODEL, {"name": "n", "model": "org/n"}], "ingress": {"enabled": True}}, "ingress.hosts[0].model"),
+    case("httproute-without-parent", {"httpRoute": {"enabled": True}}, "httpRoute.parentRefs"),
+    case("httproute-unknown-default-model", {"httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}], "defaultModel": "nope"}}, "httpRoute.defaultModel"),
+    case("servicemonitor-and-podmonitor", {"monitoring": {"serviceMonitor": {"enabled": True}, "podMonitor": {"enabled": True}}}, "monitoring.serviceMonitor.enabled", "monitoring.podMonitor.enabled"),
+    case("resource-name-too-long", {"fullnameOverride": "x" * 40, "models": [{"name": "y" * 30, "model": "org/m"}]}, "models[].name", "63 characters"),
+]
+
+
+@pytest.mark.parametrize(("values", "expected"), BAD_VALUES)
+def test_bad_values_fail_naming_the_field(values: dict[str, Any], expected: tuple[str, ...]) -> None:
+    error = helm.template_error(CHART, set_json=values)
+    for text in expected:
+        assert text in error, f"{text!r} not in helm's error:\n{error}"
+
+
+def test_negative_matrix_is_large() -> None:
+    assert len(BAD_VALUES) >= 20
+
+
+# ---------------------------------------------------------------- schema completeness
+
+def schema_nodes(node: dict, path: str = "") -> Iterator[tuple[str, dict]]:
+    """Every schema node with a dotted path (`[]` marks list items)."""
+    yield path, node
+    for key, sub in node.get("properties", {}).items():
+        yield from schema_nodes(sub, f"{path}.{key}" if path else key)
+    if isinstance(node.get("items"), dict):
+        yield from schema_nodes(node["items"], f"{path}[]")
+    if isinstance(node.get("additionalProperties"), dict):
+        yield from schema_nodes(node["additionalProperties"], f"{path}.*")
+
+
+def test_every_schema_property_has_a_description() -> None:
+    missing = [
+        f"{path}.{key}" if path else key
+        for path, node in schema_nodes(SCHEMA)
+        for key, sub in node.get("properties", {}).items()
+        if not sub.get("description")
+    ]
+    assert not missing
+
+
+def test_every_schema_object_rejects_unknown_keys() -> None:
+    open_nodes = [
+        path for path, node in schema_nodes(SCHEMA)
+        if node.get("type") == "object" and node.get("additionalProperties", True) is True
+        and path.rsplit(".", 1)[-1] not in OPEN_OBJECTS
+    ]
+    assert not open_nodes
+
+
+def test_schema_defaults_equal_values_yaml() -> None:
+    def lookup(path: str) -> Any:
+        node: Any = VALUES
+        for part in path.split("."):
+            node = node[part]
+        return node
+
+    wrong = [
+        path for path, node in schema_nodes(SCHEMA)
+        if "default" in node and "[]" not in path and node["default"] != lookup(path)
+    ]
+    assert not wrong
+
+
+def test_values_yaml_is_valid_against_the_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(VALUES, SCHEMA)
+
+
+# ---------------------------------------------------------------- values.yaml documentation
+
+def documented_paths(text: str) -> tuple[set[str], set[str]]:
+    """(every key path in values.yaml, the paths with a helm-docs `# --` comment)."""
+    stack: list[tuple[int, str]] = []
+    paths, documented = set(), set()
+    pending = False
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("# --"):
+            pending = True
+            continue
+        if not stripped or stripped.startswith("#"):
+            continue
+        match = re.match(r"^(\s*)([A-Za-z0-9_.-]+):", line)
+        if not match:  # list items and block scalars belong to the key above
+            pending = False
+            continue
+        indent = len(match.group(1))
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        stack.append((indent, match.group(2)))
+        path = ".".join(key for _, key in stack)
+        paths.add(path)
+        if pending:
+            documented.add(path)
+        pending = False
+    return paths, documented
+
+
+def leaf_paths(node: Any, path: str = "") -> Iterator[str]:
+    if isinstance(node, dict) and node:
+        for key, sub in node.items():
+            yield from leaf_paths(sub, f"{path}.{key}" if path else key)
+    else:
+        yield path
+
+
+def test_every_values_yaml_leaf_is_documented_for_helm_docs() -> None:
+    _, documented = documented_paths(VALUES_TEXT)
+
+    def covered(path: str) -> bool:
+        parts = path.split(".")
+        return any(".".join(parts[:i]) in documented for i in range(1, len(parts) + 1))
+
+    assert not [p for p in leaf_paths(VALUES) if not covered(p)]
+
+
+def test_readme_template_renders_the_values_table() -> None:
+    template = (CHART_DIR / "README.md.gotmpl").read_text()
+    assert '{{ template "chart.valuesTable" . }}' in template
