@@ -1,0 +1,72 @@
+"""Headless load run: Locust against one endpoint, results in one directory.
+
+    python -m loadtest.run --url http://127.0.0.1:8000 --out reports/load [--users 8 --duration 60 ...]
+
+Writes Locust's CSV files (stats, history, failures) and HTML report, the per-request
+records (records.json) and their summary (summary.json: TTFT, ITL, TPOT, e2e
+percentiles, output tokens/s, error rate). Exits non-zero if any request failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .report import summarise_file
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="loadtest.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--url", required=True, help="base URL of the OpenAI-compatible endpoint (without /v1)")
+    p.add_argument("--out", type=Path, required=True, help="directory for the result files")
+    p.add_argument("--model", help="model name (default: first of /v1/models)")
+    p.add_argument("--api-key", default=os.environ.get("LOAD_API_KEY"), help="bearer token (default: $LOAD_API_KEY)")
+    p.add_argument("--kind", choices=["chat", "completion", "mixed"], default="mixed")
+    p.add_argument("--shape", choices=["constant", "step", "burst"], default="constant")
+    p.add_argument("--users", type=int, default=8, help="concurrent users (peak for step/burst)")
+    p.add_argument("--duration", type=int, default=60, help="seconds")
+    p.add_argument("--prompt-words", default="16-64", help="N or MIN-MAX")
+    p.add_argument("--max-tokens", default="32-128", help="N or MIN-MAX")
+    return p.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> dict:
+    args.out.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "LOAD_KIND": args.kind,
+        "LOAD_SHAPE": args.shape,
+        "LOAD_USERS": str(args.users),
+        "LOAD_DURATION_S": str(args.duration),
+        "LOAD_PROMPT_WORDS": args.prompt_words,
+        "LOAD_MAX_TOKENS": args.max_tokens,
+        "LOAD_RECORDS": str(args.out / "records.json"),
+    }
+    if args.model:
+        env["LOAD_MODEL"] = args.model
+    if args.api_key:
+        env["LOAD_API_KEY"] = args.api_key
+    cmd = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", args.url,
+        "--csv", str(args.out / "locust"), "--csv-full-history", "--html", str(args.out / "locust.html"),
+        "--only-summary", "--stop-timeout", "120",
+    ]
+    subprocess.run(cmd, env=env, check=False)
+    summary = summarise_file(args.out / "records.json", args.out / "summary.json")
+    print(json.dumps(summary, indent=2))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    summary = run(parse_args(argv))
+    return 1 if summary["failures"] or not summary["requests"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
