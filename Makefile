@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Tiers the full test run must contain; a tier with no tests selected fails the run.
 TIERS   ?= render,serve,cluster,load
 
-.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions cluster-up cluster-down
+.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -50,3 +50,17 @@ lock: ## Re-resolve the Python environment and rewrite requirements/lock.txt
 
 versions: ## Print every pinned version
 	@grep -E '^[A-Z_]+=' $(REPO)/ci/versions.env
+
+URL  ?= http://127.0.0.1:8000
+ARGS ?=
+load: python-env ## Load test an OpenAI endpoint: make load URL=http://... ARGS="--users 16 --api-key ..."
+	@$(PY) -m loadtest.run --url $(URL) --out $(REPO)/reports/load $(ARGS)
+
+vendor: bootstrap python-env ## Fetch the upstream charts pinned in Chartfile.lock into vendor/
+	@$(REPO)/ci/vendor
+
+cluster-up: bootstrap ## Start a local control plane with fake GPU nodes and KubeRay (kubeconfig printed)
+	@$(REPO)/ci/cluster up
+
+cluster-down: ## Stop the local control plane started by cluster-up
+	@$(REPO)/ci/cluster down

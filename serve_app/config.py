@@ -29,6 +29,9 @@ RENAMED_KEYS = {
 }
 
 
+LORA_SCHEMES = ("s3://", "gs://", "abfss://", "azure://")
+
+
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -110,9 +113,17 @@ class AcceleratorConfig(StrictModel):
 class LoRAConfig(StrictModel):
     """Multi-LoRA serving: adapters loaded on demand from a path or bucket."""
 
-    dynamic_lora_loading_path: str = Field(..., min_length=1, description="Directory or bucket URI holding one sub-directory per adapter.")
+    dynamic_lora_loading_path: str = Field(..., min_length=1, description="Bucket URI (s3://, gs://, abfss://, azure://) holding one sub-directory per adapter.")
     max_num_adapters_per_replica: int = Field(16, ge=1, description="Adapters resident per replica at once.")
     max_lora_rank: int = Field(16, ge=1, description="Largest adapter rank accepted.")
+
+    @field_validator("dynamic_lora_loading_path")
+    @classmethod
+    def _remote_path(cls, v: str) -> str:
+        # Ray Serve LLM downloads adapters on demand and only from object storage.
+        if not v.startswith(LORA_SCHEMES):
+            raise ValueError(f"lora.dynamic_lora_loading_path must start with one of {', '.join(LORA_SCHEMES)}; got '{v}'")
+        return v
 
 
 class ModelConfig(StrictModel):

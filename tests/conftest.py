@@ -22,6 +22,7 @@ FOLDER_TIERS = {
     "charts": "render",
     "presets": "render",
     "repo": "render",
+    "config": "render",
     "serve_app": "serve",
     "observability_live": "serve",
     "cluster": "cluster",
