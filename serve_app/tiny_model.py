@@ -11,7 +11,8 @@ The model is cached under ``$LLMSTACK_CACHE/models/`` keyed by a fingerprint of 
 recipe below, so a change to the recipe builds a new directory instead of reusing a
 stale one.
 
-    python -m serve_app.tiny_model          # prints the model directory, building it once
+    python -m serve_app.tiny_model                 # prints the model directory, building it once
+    python -m serve_app.tiny_model --output DIR    # builds it into DIR (e.g. in an image build)
 """
 
 from __future__ import annotations
@@ -160,4 +161,8 @@ def ensure_model(target: Path | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    print(ensure_model())
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m serve_app.tiny_model")
+    parser.add_argument("--output", type=Path, help="directory to build into (default: the per-user cache)")
+    print(ensure_model(parser.parse_args().output))
