@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 JSON_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+RETRY_AFTER_S = b"1"
 _PARAM = re.compile(r"\(parameter=([A-Za-z_][A-Za-z0-9_.]*)")
 
 
@@ -30,6 +31,8 @@ def error_body(message: str, type_: str, code: int | str, param: str | None = No
 def error_type(status: int) -> str:
     if status == 429:
         return "rate_limit_error"
+    if status == 503:
+        return "overloaded_error"
     if status >= 500:
         return "server_error"
     return "invalid_request_error"
@@ -99,6 +102,8 @@ class ErrorShapeMiddleware:
                 body = json.dumps(reshape(status, payload)).encode()
                 headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
                 headers.append((b"content-length", str(len(body)).encode()))
+                if status in (429, 503):
+                    headers.append((b"retry-after", RETRY_AFTER_S))
                 await send({**start, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return

@@ -7,6 +7,8 @@ Added on top of Ray's ingress:
 - API-key auth (serve_app.auth) when enabled.
 - OpenAI-style errors everywhere (serve_app.errors): request-shape checks before any
   engine work is queued, and one error body shape for every 4xx/5xx.
+- Backpressure: when a model's bounded queue (max_queued_requests) is full, the client
+  gets a fast 503 with Retry-After instead of Ray's generic 500.
 
 This module imports Ray's ingress internals (``init``) to keep Ray's own middleware
 stack (request ids, error mapping, HTTP metrics); ray is pinned, and the serve tier
@@ -16,14 +18,16 @@ tests exercise every path here against the real stack.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, AsyncGenerator
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
+from ray.llm._internal.serve.core.configs.openai_api_models import OpenAIHTTPException
 from ray.llm._internal.serve.core.ingress.ingress import DEFAULT_ENDPOINTS
 from ray.llm._internal.serve.core.ingress.ingress import init as init_ray_app
+from ray.serve.exceptions import BackPressureError
 from ray.serve.llm.ingress import OpenAiIngress, make_fastapi_ingress
 
 from .auth import APIKeyMiddleware, read_api_key
@@ -41,6 +45,19 @@ class ServeAppIngress(OpenAiIngress):
         if auth_cfg.enabled:
             read_api_key(auth_cfg.api_key_env)  # fail the replica now, not on first request
         super().__init__(*args, **kwargs)
+
+    async def _get_response(self, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        """Ray's response stream, with a full model queue answered as 503, not 500."""
+        try:
+            async for response in super()._get_response(**kwargs):
+                yield response
+        except BackPressureError as e:
+            raise OpenAIHTTPException(
+                status_code=503,
+                message="The model is overloaded: its request queue is full. Retry after a short wait.",
+                type="ServiceUnavailable",
+                internal_message=str(e),
+            ) from e
 
     async def health(self) -> JSONResponse:
         async def probe(model_id: str) -> tuple[str, str]:

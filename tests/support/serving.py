@@ -26,6 +26,9 @@ MODEL_A = "tiny-llama"
 MODEL_B = "tiny-llama-b"
 API_KEY = "test-key-3f9c2a"  # a test-only key; never a real credential
 API_KEY_ENV = "SERVE_APP_API_KEY"
+# MODEL_B has a deliberately small capacity so a burst can overflow its bounded queue.
+MODEL_B_MAX_ONGOING = 4
+MODEL_B_MAX_QUEUED = 4
 STARTUP_TIMEOUT_S = 600
 
 
@@ -62,7 +65,10 @@ def app_config(model_dir: str) -> dict:
         "max_queued_requests": 64,
     }
     return {
-        "models": [{"id": MODEL_A, **common}, {"id": MODEL_B, **common}],
+        "models": [
+            {"id": MODEL_A, **common},
+            {"id": MODEL_B, **common, "max_ongoing_requests": MODEL_B_MAX_ONGOING, "max_queued_requests": MODEL_B_MAX_QUEUED},
+        ],
         "auth": {"enabled": True, "api_key_env": API_KEY_ENV},
     }
 
