@@ -1,0 +1,344 @@
+{{/*
+Named templates of the kuberay-llm chart. Cross-field checks live in _validate.tpl.
+*/}}
+
+{{/* Chart name, overridable with nameOverride. */}}
+{{- define "kuberay-llm.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Resource name prefix and RayService name: fullnameOverride, the release name, or <release>-<chart name>. */}}
+{{- define "kuberay-llm.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Chart name and version, the value of the helm.sh/chart label. */}}
+{{- define "kuberay-llm.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels: name, instance and (when given) component; args: dict ctx, component. Never user labels. */}}
+{{- define "kuberay-llm.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "kuberay-llm.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- with .component }}
+app.kubernetes.io/component: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* Full labels: selector labels, version, managed-by, part-of, helm.sh/chart, then commonLabels (chart labels win); args as selectorLabels. */}}
+{{- define "kuberay-llm.labels" -}}
+{{- $labels := include "kuberay-llm.selectorLabels" . | fromYaml -}}
+{{- $_ := set $labels "helm.sh/chart" (include "kuberay-llm.chart" .ctx) -}}
+{{- $_ := set $labels "app.kubernetes.io/version" (.ctx.Chart.AppVersion | replace "+" "_" | trunc 63 | trimSuffix "-") -}}
+{{- $_ := set $labels "app.kubernetes.io/managed-by" .ctx.Release.Service -}}
+{{- $_ := set $labels "app.kubernetes.io/part-of" (include "kuberay-llm.name" .ctx) -}}
+{{- toYaml (merge $labels .ctx.Values.commonLabels) -}}
+{{- end -}}
+
+{{/*
+Labels of a Ray pod template: selector labels, managed-by, part-of, commonLabels and the
+group's podLabels (chart labels win); args: dict ctx, component, podLabels. Without
+helm.sh/chart and app.kubernetes.io/version on purpose: KubeRay replaces the whole Ray
+cluster when rayClusterConfig changes, and a chart version bump must not do that.
+*/}}
+{{- define "kuberay-llm.podLabels" -}}
+{{- $labels := include "kuberay-llm.selectorLabels" . | fromYaml -}}
+{{- $_ := set $labels "app.kubernetes.io/managed-by" .ctx.Release.Service -}}
+{{- $_ := set $labels "app.kubernetes.io/part-of" (include "kuberay-llm.name" .ctx) -}}
+{{- toYaml (merge $labels .ctx.Values.commonLabels (.podLabels | default dict)) -}}
+{{- end -}}
+
+{{/* Name of the ServiceAccount of the Ray pods. */}}
+{{- define "kuberay-llm.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "kuberay-llm.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Image reference repository:tag[@digest] of an image map. */}}
+{{- define "kuberay-llm.imageRef" -}}
+{{- $ref := printf "%s:%s" .repository .tag -}}
+{{- with .digest -}}
+{{- $ref = printf "%s@%s" $ref . -}}
+{{- end -}}
+{{- $ref -}}
+{{- end -}}
+
+{{/* serve_app image of the selected variant (image.gpu or image.cpu). */}}
+{{- define "kuberay-llm.image" -}}
+{{- include "kuberay-llm.imageRef" (get .Values.image .Values.image.variant) -}}
+{{- end -}}
+
+{{/* Name of the chart's stable OpenAI Service. */}}
+{{- define "kuberay-llm.openaiServiceName" -}}
+{{- printf "%s-openai" (include "kuberay-llm.fullname" .) -}}
+{{- end -}}
+
+{{/* Secret and key of the API key, as JSON {"name","key"}; empty name when auth is off. */}}
+{{- define "kuberay-llm.apiKeySecret" -}}
+{{- $name := "" -}}
+{{- if .Values.auth.enabled -}}
+{{- $name = .Values.auth.existingSecret | default (printf "%s-api-key" (include "kuberay-llm.fullname" .)) -}}
+{{- end -}}
+{{- toJson (dict "name" $name "key" .Values.auth.secretKey) -}}
+{{- end -}}
+
+{{/* Secret and key of the Hugging Face token, as JSON {"name","key"}; empty name when no token is configured. */}}
+{{- define "kuberay-llm.hfTokenSecret" -}}
+{{- $t := .Values.huggingface.token -}}
+{{- $name := "" -}}
+{{- if $t.existingSecret -}}
+{{- $name = $t.existingSecret -}}
+{{- else if $t.value -}}
+{{- $name = printf "%s-hf-token" (include "kuberay-llm.fullname" .) -}}
+{{- end -}}
+{{- toJson (dict "name" $name "key" $t.secretKey) -}}
+{{- end -}}
+
+{{/* Name of the model cache claim (existing or chart-created). */}}
+{{- define "kuberay-llm.modelCacheClaim" -}}
+{{- .Values.modelCache.existingClaim | default (printf "%s-model-cache" (include "kuberay-llm.fullname" .)) -}}
+{{- end -}}
+
+{{/* HF_HOME: huggingface.home, the model cache when mounted read-write, else the pod's /tmp scratch volume. */}}
+{{- define "kuberay-llm.hfHome" -}}
+{{- if .Values.huggingface.home -}}
+{{- .Values.huggingface.home -}}
+{{- else if and .Values.modelCache.enabled (not .Values.modelCache.readOnly) -}}
+{{- printf "%s/huggingface" (trimSuffix "/" .Values.modelCache.mountPath) -}}
+{{- else -}}
+/tmp/huggingface
+{{- end -}}
+{{- end -}}
+
+{{/*
+Ray's ports, pinned so that the NetworkPolicy can list them; as JSON {"rayStartParamKey": port}.
+gcs (`port`), client and dashboard are head-only; Serve's 8000 is not a ray start parameter.
+*/}}
+{{- define "kuberay-llm.rayPorts" -}}
+{{- toJson (dict
+  "port" 6379
+  "ray-client-server-port" 10001
+  "dashboard-port" 8265
+  "dashboard-agent-listen-port" 52365
+  "dashboard-agent-grpc-port" 52366
+  "metrics-export-port" 8080
+  "node-manager-port" 6380
+  "object-manager-port" 6381
+  "runtime-env-agent-port" 6382
+  "min-worker-port" 10002
+  "max-worker-port" 19999
+) -}}
+{{- end -}}
+
+{{/* Serve's HTTP port (the `serve` container port KubeRay's Services and probes use). */}}
+{{- define "kuberay-llm.servePort" -}}8000{{- end -}}
+
+{{/* rayStartParams of a Ray node as a YAML map of strings; args: dict ctx, head (bool), params (user map), extra (chart-managed map). */}}
+{{- define "kuberay-llm.rayStartParams" -}}
+{{- $ports := include "kuberay-llm.rayPorts" .ctx | fromJson -}}
+{{- $out := dict -}}
+{{- range $k, $v := .params -}}
+{{- $_ := set $out $k (toString $v) -}}
+{{- end -}}
+{{- range $k, $v := $ports -}}
+{{- if or $.head (not (has $k (list "port" "ray-client-server-port" "dashboard-port"))) -}}
+{{- $_ := set $out $k (toString (int $v)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $k, $v := .extra -}}
+{{- $_ := set $out $k (toString $v) -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+Deep-merge map src into map dst in place (src wins; maps merge key by key, lists and
+scalars replace, and unlike sprig's merge a false/0/"" in src does replace); args: list dst src.
+*/}}
+{{- define "kuberay-llm.deepMerge" -}}
+{{- $dst := index . 0 -}}
+{{- $src := index . 1 -}}
+{{- range $key, $value := $src -}}
+{{- $current := get $dst $key -}}
+{{- if and (kindIs "map" $value) (kindIs "map" $current) -}}
+{{- include "kuberay-llm.deepMerge" (list $current $value) -}}
+{{- else -}}
+{{- $_ := set $dst $key $value -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Every entry of workerGroups deep-merged over workerDefaults, as JSON {"groups": [...]}. */}}
+{{- define "kuberay-llm.workerGroups" -}}
+{{- $groups := list -}}
+{{- range .Values.workerGroups -}}
+{{- $group := deepCopy $.Values.workerDefaults -}}
+{{- include "kuberay-llm.deepMerge" (list $group (deepCopy .)) -}}
+{{- $groups = append $groups $group -}}
+{{- end -}}
+{{- toJson (dict "groups" $groups) -}}
+{{- end -}}
+
+{{/*
+A camelCase values map with its keys in snake_case, recursively, as JSON. The maps
+under `env` and `extra` are user data (environment variables, vLLM keyword
+arguments) and pass through unchanged.
+*/}}
+{{- define "kuberay-llm.snakeKeys" -}}
+{{- $out := dict -}}
+{{- range $key, $value := . -}}
+{{- if and (kindIs "map" $value) (not (has $key (list "env" "extra"))) -}}
+{{- $value = include "kuberay-llm.snakeKeys" $value | fromJson -}}
+{{- end -}}
+{{- $_ := set $out (snakecase $key) $value -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/* serve_app's AppConfig (the application's args) as JSON: models, auth and the ingress deployment, in snake_case. */}}
+{{- define "kuberay-llm.appConfig" -}}
+{{- $models := list -}}
+{{- range .Values.models -}}
+{{- $models = append $models (include "kuberay-llm.snakeKeys" . | fromJson) -}}
+{{- end -}}
+{{- toJson (dict
+  "models" $models
+  "auth" (dict "enabled" .Values.auth.enabled "api_key_env" .Values.auth.apiKeyEnv)
+  "ingress_replicas" .Values.serveIngress.replicas
+  "ingress_max_ongoing_requests" .Values.serveIngress.maxOngoingRequests
+) -}}
+{{- end -}}
+
+{{/* serveConfigV2: one application `llm` at route / running serve_app:build_app with the AppConfig as args. */}}
+{{- define "kuberay-llm.serveConfig" -}}
+{{- $app := dict "name" "llm" "route_prefix" "/" "import_path" "serve_app:build_app" "args" (include "kuberay-llm.appConfig" . | fromJson) -}}
+{{- toYaml (dict "applications" (list $app)) -}}
+{{- end -}}
+
+{{/* Environment of every Ray container: HF_HOME, the Hugging Face token and the API key (secretKeyRef only), extraEnv. */}}
+{{- define "kuberay-llm.env" -}}
+- name: HF_HOME
+  value: {{ include "kuberay-llm.hfHome" . | quote }}
+{{- if .Values.huggingface.offline }}
+- name: HF_HUB_OFFLINE
+  value: "1"
+{{- end }}
+{{- $hf := include "kuberay-llm.hfTokenSecret" . | fromJson }}
+{{- if $hf.name }}
+- name: HF_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ $hf.name }}
+      key: {{ $hf.key }}
+{{- end }}
+{{- $api := include "kuberay-llm.apiKeySecret" . | fromJson }}
+{{- if $api.name }}
+- name: {{ .Values.auth.apiKeyEnv }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $api.name }}
+      key: {{ $api.key }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Volume mounts of every Ray container: /dev/shm, /tmp, the model cache, extraVolumeMounts. */}}
+{{- define "kuberay-llm.volumeMounts" -}}
+- name: shm
+  mountPath: /dev/shm
+- name: tmp
+  mountPath: /tmp
+{{- if .Values.modelCache.enabled }}
+- name: model-cache
+  mountPath: {{ .Values.modelCache.mountPath }}
+  readOnly: {{ .Values.modelCache.readOnly }}
+{{- end }}
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Volumes of a Ray pod; args: dict ctx, shmSize, tmpSizeLimit. */}}
+{{- define "kuberay-llm.volumes" -}}
+- name: shm
+  emptyDir:
+    medium: Memory
+    sizeLimit: {{ .shmSize }}
+- name: tmp
+  emptyDir:
+    {{- if .tmpSizeLimit }}
+    sizeLimit: {{ .tmpSizeLimit }}
+    {{- else }} {}
+    {{- end }}
+{{- if .ctx.Values.modelCache.enabled }}
+- name: model-cache
+  persistentVolumeClaim:
+    claimName: {{ include "kuberay-llm.modelCacheClaim" .ctx }}
+    readOnly: {{ .ctx.Values.modelCache.readOnly }}
+{{- end }}
+{{- with .ctx.Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Scheduling fields of a Ray pod spec (node selector, tolerations, affinity, runtime and priority class); args: a head or worker group map. */}}
+{{- define "kuberay-llm.scheduling" -}}
+{{- $out := dict -}}
+{{- range $key := list "nodeSelector" "tolerations" "affinity" "runtimeClassName" "priorityClassName" -}}
+{{- with get $ $key -}}
+{{- $_ := set $out $key . -}}
+{{- end -}}
+{{- end -}}
+{{- with $out -}}
+{{- toYaml . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Probes of a Ray container when the values override KubeRay's; args: a head or worker group map. */}}
+{{- define "kuberay-llm.probes" -}}
+{{- $out := dict -}}
+{{- range $key := list "readinessProbe" "livenessProbe" -}}
+{{- with get $ $key -}}
+{{- $_ := set $out $key . -}}
+{{- end -}}
+{{- end -}}
+{{- with $out -}}
+{{- toYaml . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* LabelSelector of every Ray pod (head and workers) of the release, of every cluster an upgrade creates. */}}
+{{- define "kuberay-llm.rayPodSelector" -}}
+matchLabels:
+  {{- include "kuberay-llm.selectorLabels" (dict "ctx" .) | nindent 2 }}
+matchExpressions:
+  - key: app.kubernetes.io/component
+    operator: In
+    values:
+      - ray-head
+      - ray-worker
+{{- end -}}
+
+{{/* The served model ids, as a JSON list. */}}
+{{- define "kuberay-llm.modelIds" -}}
+{{- $ids := list -}}
+{{- range .Values.models -}}
+{{- $ids = append $ids (toString .id) -}}
+{{- end -}}
+{{- toJson $ids -}}
+{{- end -}}

@@ -1,0 +1,186 @@
+{{/*
+Cross-field checks the values schema cannot express. Every message starts with the
+field it is about. All failures are reported together, one per line.
+*/}}
+
+{{/* Fail the render with every cross-field error found; included once, by rayservice.yaml. */}}
+{{- define "kuberay-llm.validate" -}}
+{{- $errors := list -}}
+{{- $v := .Values -}}
+{{- $fullname := include "kuberay-llm.fullname" . -}}
+{{- $groups := (include "kuberay-llm.workerGroups" . | fromJson).groups -}}
+{{- $ports := include "kuberay-llm.rayPorts" . | fromJson -}}
+
+{{- /* Names */ -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $fullname) -}}
+{{- $errors = append $errors (printf "fullnameOverride: the RayService name %q must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter); set fullnameOverride or rename the release" $fullname) -}}
+{{- end -}}
+{{- if gt (len $fullname) 47 -}}
+{{- $errors = append $errors (printf "fullnameOverride: the RayService name %q has %d characters; KubeRay allows 47 (shorten the release name or set fullnameOverride)" $fullname (len $fullname)) -}}
+{{- end -}}
+
+{{- /* Models */ -}}
+{{- $engineFields := include "kuberay-llm.engineFields" . | fromJsonArray -}}
+{{- $seen := dict -}}
+{{- $gpuDemand := 0.0 -}}
+{{- range $i, $m := $v.models -}}
+{{- $at := printf "models[%d]" $i -}}
+{{- if hasKey $seen (toString $m.id) -}}
+{{- $errors = append $errors (printf "%s.id: %q is already the id of models[%d]; ids must be unique" $at $m.id (get $seen (toString $m.id))) -}}
+{{- end -}}
+{{- $_ := set $seen (toString $m.id) $i -}}
+{{- $acc := $m.accelerator | default dict -}}
+{{- $kind := $acc.kind | default "GPU" -}}
+{{- $fraction := float64 (dig "gpuFraction" 1.0 $acc) -}}
+{{- $tp := int (dig "engine" "tensorParallelSize" 1 $m) -}}
+{{- $pp := int (dig "engine" "pipelineParallelSize" 1 $m) -}}
+{{- if eq $kind "CPU" -}}
+{{- if ne $fraction 1.0 -}}
+{{- $errors = append $errors (printf "%s.accelerator.gpuFraction: only valid with accelerator.kind GPU (this model runs on CPU)" $at) -}}
+{{- end -}}
+{{- if $acc.gpuType -}}
+{{- $errors = append $errors (printf "%s.accelerator.gpuType: only valid with accelerator.kind GPU (this model runs on CPU)" $at) -}}
+{{- end -}}
+{{- if eq $v.image.variant "gpu" -}}
+{{- $errors = append $errors (printf "%s.accelerator.kind: CPU needs the CPU engine, image.variant cpu (the gpu image's vLLM cannot run on CPU)" $at) -}}
+{{- end -}}
+{{- else if eq $v.image.variant "cpu" -}}
+{{- $errors = append $errors (printf "%s.accelerator.kind: GPU (the default) cannot run on image.variant cpu; set accelerator.kind: CPU" $at) -}}
+{{- end -}}
+{{- $scaling := $m.autoscaling | default dict -}}
+{{- $minR := int (dig "minReplicas" 1 $scaling) -}}
+{{- $maxR := int (dig "maxReplicas" 1 $scaling) -}}
+{{- if gt $minR $maxR -}}
+{{- $errors = append $errors (printf "%s.autoscaling.minReplicas (%d) must not exceed autoscaling.maxReplicas (%d)" $at $minR $maxR) -}}
+{{- end -}}
+{{- if and (hasKey $scaling "initialReplicas") (not (kindIs "invalid" $scaling.initialReplicas)) -}}
+{{- $init := int $scaling.initialReplicas -}}
+{{- if or (lt $init $minR) (gt $init $maxR) -}}
+{{- $errors = append $errors (printf "%s.autoscaling.initialReplicas (%d) must lie between minReplicas (%d) and maxReplicas (%d)" $at $init $minR $maxR) -}}
+{{- end -}}
+{{- end -}}
+{{- range $key, $_ := (dig "engine" "extra" dict $m) -}}
+{{- if has $key $engineFields -}}
+{{- $errors = append $errors (printf "%s.engine.extra.%s: repeats a first-class engine field; set engine.%s instead" $at $key (camelcase $key | untitle)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $name, $_ := ($m.env | default dict) -}}
+{{- if or (has $name (list "HF_TOKEN" "HUGGING_FACE_HUB_TOKEN" $v.auth.apiKeyEnv)) (regexMatch "(^|_)(TOKEN|SECRET|PASSWORD|API_KEY)$" $name) -}}
+{{- $errors = append $errors (printf "%s.env.%s: looks like a secret, and env is written into serveConfigV2 in plain text; use huggingface.token, auth or extraEnv with a secretKeyRef" $at $name) -}}
+{{- end -}}
+{{- end -}}
+{{- $source := toString ($m.source | default "") -}}
+{{- $mount := trimSuffix "/" $v.modelCache.mountPath -}}
+{{- if and (not $v.modelCache.enabled) (or (eq $source $mount) (hasPrefix (printf "%s/" $mount) $source)) -}}
+{{- $errors = append $errors (printf "%s.source: %q lies under modelCache.mountPath %s, but modelCache.enabled is false" $at $source $mount) -}}
+{{- end -}}
+{{- if eq $kind "GPU" -}}
+{{- $perHost := mulf $tp $fraction -}}
+{{- $perReplica := mulf $tp $pp $fraction -}}
+{{- $gpuDemand = addf $gpuDemand (mulf $perReplica $maxR) -}}
+{{- $matching := list -}}
+{{- $fits := false -}}
+{{- range $groups -}}
+{{- if and (gt (int .gpus) 0) (or (not $acc.gpuType) (eq (toString .gpuType) (toString $acc.gpuType))) -}}
+{{- $matching = append $matching (printf "%s: %d GPUs x %d hosts" .groupName (int .gpus) (int .numOfHosts)) -}}
+{{- if and (le $perHost (float64 .gpus)) (le $perReplica (mulf .gpus .numOfHosts)) -}}
+{{- $fits = true -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if not $matching -}}
+{{- if $acc.gpuType -}}
+{{- $errors = append $errors (printf "%s.accelerator.gpuType: %q matches no workerGroups entry with gpus > 0 and that gpuType" $at $acc.gpuType) -}}
+{{- else -}}
+{{- $errors = append $errors (printf "%s.accelerator.kind: GPU, but no workerGroups entry has gpus > 0" $at) -}}
+{{- end -}}
+{{- else if not $fits -}}
+{{- $errors = append $errors (printf "%s.engine: tensorParallelSize %d x pipelineParallelSize %d x gpuFraction %v = %v GPUs per replica fit no matching worker group (%s): one group replica offers gpus x numOfHosts GPUs, and the tensorParallelSize x gpuFraction GPUs of a pipeline stage must share one host (span hosts with pipelineParallelSize)" $at $tp $pp $fraction $perReplica (join ", " $matching)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Worker groups */ -}}
+{{- if not $groups -}}
+{{- $errors = append $errors "workerGroups: at least one worker group is needed (the head runs no Serve replicas)" -}}
+{{- end -}}
+{{- $groupNames := dict -}}
+{{- $gpuSupply := 0.0 -}}
+{{- range $i, $g := $groups -}}
+{{- $at := printf "workerGroups[%d]" $i -}}
+{{- if hasKey $groupNames $g.groupName -}}
+{{- $errors = append $errors (printf "%s.groupName: %q is already the name of workerGroups[%d]" $at $g.groupName (get $groupNames $g.groupName)) -}}
+{{- end -}}
+{{- $_ := set $groupNames $g.groupName $i -}}
+{{- if gt (int $g.minReplicas) (int $g.maxReplicas) -}}
+{{- $errors = append $errors (printf "%s.minReplicas (%d) must not exceed maxReplicas (%d)" $at (int $g.minReplicas) (int $g.maxReplicas)) -}}
+{{- else if or (lt (int $g.replicas) (int $g.minReplicas)) (gt (int $g.replicas) (int $g.maxReplicas)) -}}
+{{- $errors = append $errors (printf "%s.replicas (%d) must lie between minReplicas (%d) and maxReplicas (%d)" $at (int $g.replicas) (int $g.minReplicas) (int $g.maxReplicas)) -}}
+{{- end -}}
+{{- if and (gt (int $g.gpus) 0) (eq $v.image.variant "cpu") -}}
+{{- $errors = append $errors (printf "%s.gpus: %d GPUs requested, but image.variant is cpu" $at (int $g.gpus)) -}}
+{{- end -}}
+{{- if or (hasKey (dig "limits" dict ($g.resources | default dict)) "nvidia.com/gpu") (hasKey (dig "requests" dict ($g.resources | default dict)) "nvidia.com/gpu") -}}
+{{- $errors = append $errors (printf "%s.resources: set GPUs with workerGroups[%d].gpus, not nvidia.com/gpu in resources" $at $i) -}}
+{{- end -}}
+{{- range $key, $_ := $g.rayStartParams -}}
+{{- if or (hasKey $ports $key) (has $key (list "num-gpus" "labels")) -}}
+{{- $errors = append $errors (printf "%s.rayStartParams.%s: managed by the chart (GPUs come from gpus, ports are pinned for the NetworkPolicy, labels are not allowed by KubeRay)" $at $key) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (not (kindIs "invalid" $g.idleTimeoutSeconds)) (or (not $v.autoscaler.enabled) (ne $v.autoscaler.version "v2")) -}}
+{{- $errors = append $errors (printf "%s.idleTimeoutSeconds: needs autoscaler.enabled with autoscaler.version v2" $at) -}}
+{{- end -}}
+{{- $replicas := ternary $g.maxReplicas $g.replicas $v.autoscaler.enabled -}}
+{{- $gpuSupply = addf $gpuSupply (mulf $replicas $g.gpus $g.numOfHosts) -}}
+{{- end -}}
+{{- if gt $gpuDemand $gpuSupply -}}
+{{- $errors = append $errors (printf "models[].autoscaling.maxReplicas: the GPU models need up to %v GPUs (maxReplicas x tensorParallelSize x pipelineParallelSize x gpuFraction), but workerGroups offer %v (%s x gpus x numOfHosts)" $gpuDemand $gpuSupply (ternary "maxReplicas" "replicas" $v.autoscaler.enabled)) -}}
+{{- end -}}
+
+{{- /* Head */ -}}
+{{- $headRes := $v.head.resources | default dict -}}
+{{- if or (hasKey (dig "limits" dict $headRes) "nvidia.com/gpu") (hasKey (dig "requests" dict $headRes) "nvidia.com/gpu") -}}
+{{- $errors = append $errors "head.resources: the head is CPU-only; request GPUs in workerGroups[].gpus" -}}
+{{- end -}}
+{{- range $key, $_ := $v.head.rayStartParams -}}
+{{- if or (hasKey $ports $key) (has $key (list "num-gpus" "num-cpus" "labels")) -}}
+{{- $errors = append $errors (printf "head.rayStartParams.%s: managed by the chart (num-cpus is head.numCpus, the head has no GPUs, ports are pinned for the NetworkPolicy, labels are not allowed by KubeRay)" $key) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Upgrades */ -}}
+{{- $upgrade := $v.rayService.upgradeStrategy -}}
+{{- if eq $upgrade.type "NewClusterWithIncrementalUpgrade" -}}
+{{- if not $upgrade.clusterUpgradeOptions.gatewayClassName -}}
+{{- $errors = append $errors "rayService.upgradeStrategy.clusterUpgradeOptions.gatewayClassName: required with upgradeStrategy.type NewClusterWithIncrementalUpgrade (KubeRay shifts traffic through a Gateway of that class)" -}}
+{{- end -}}
+{{- if not $v.autoscaler.enabled -}}
+{{- $errors = append $errors "autoscaler.enabled: KubeRay requires the Ray autoscaler for upgradeStrategy.type NewClusterWithIncrementalUpgrade" -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Secrets */ -}}
+{{- if $v.auth.enabled -}}
+{{- if and $v.auth.existingSecret $v.auth.apiKey -}}
+{{- $errors = append $errors "auth.apiKey: set either auth.existingSecret or auth.apiKey, not both" -}}
+{{- else if not (or $v.auth.existingSecret $v.auth.apiKey) -}}
+{{- $errors = append $errors "auth.existingSecret: auth.enabled needs the key, from auth.existingSecret (preferred) or auth.apiKey" -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.huggingface.token.existingSecret $v.huggingface.token.value -}}
+{{- $errors = append $errors "huggingface.token.value: set either huggingface.token.existingSecret or huggingface.token.value, not both" -}}
+{{- end -}}
+
+{{- /* Exposure */ -}}
+{{- if and $v.ingress.enabled (not $v.ingress.hosts) -}}
+{{- $errors = append $errors "ingress.hosts: ingress.enabled needs at least one host" -}}
+{{- end -}}
+{{- if and $v.httpRoute.enabled (not $v.httpRoute.parentRefs) -}}
+{{- $errors = append $errors "httpRoute.parentRefs: httpRoute.enabled needs at least one Gateway to attach to" -}}
+{{- end -}}
+
+{{- if $errors -}}
+{{- fail (printf "\n%s" (join "\n" $errors)) -}}
+{{- end -}}
+{{- end -}}
