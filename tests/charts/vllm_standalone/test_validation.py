@@ -162,7 +162,8 @@ def test_schema_defaults_equal_values_yaml() -> None:
 
 
 def test_values_yaml_is_valid_against_the_schema() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
+
     jsonschema.validate(VALUES, SCHEMA)
 
 
