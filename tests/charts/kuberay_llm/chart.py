@@ -11,6 +11,7 @@ from typing import Any, Iterable
 import yaml
 
 from tests.support import helm
+from tests.support.chart_checks import values_args  # noqa: F401  (the suite imports it from here)
 from tests.support.tools import tool
 
 CHART = "kuberay-llm"
@@ -47,10 +48,6 @@ RAY_PORTS = {
 SERVE_PORT = 8000
 METRICS_PORT = 8080
 DASHBOARD_PORT = 8265
-
-
-def values_args(values: Path | None) -> list[Path]:
-    return [values] if values else []
 
 
 @lru_cache(maxsize=None)

@@ -7,9 +7,9 @@ change with:
 
 from __future__ import annotations
 
-import difflib
-import os
 from pathlib import Path
+
+from tests.support.chart_checks import assert_matches_golden
 
 from .chart import render_text
 
@@ -17,10 +17,4 @@ GOLDEN = Path(__file__).parent / "golden" / "defaults.yaml"
 
 
 def test_default_render_matches_golden() -> None:
-    rendered = render_text()
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        GOLDEN.parent.mkdir(exist_ok=True)
-        GOLDEN.write_text(rendered)
-    golden = GOLDEN.read_text()
-    diff = "".join(difflib.unified_diff(golden.splitlines(True), rendered.splitlines(True), str(GOLDEN), "rendered"))
-    assert not diff, f"the default render changed (UPDATE_GOLDEN=1 to accept):\n{diff}"
+    assert_matches_golden(render_text(), GOLDEN)

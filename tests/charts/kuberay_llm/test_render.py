@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import helm
-from tests.support.kubeconform import validate
+from tests.support import chart_checks
 
 from .chart import CHART, EVERYTHING_SCENARIO, PRESETS, SCENARIOS, VALUE_SET_IDS, VALUE_SETS, render, render_text, values_args
 
@@ -28,7 +27,6 @@ KINDS_COVERED = {
     "RayService", "Service", "ServiceAccount", "Secret", "PersistentVolumeClaim",
     "NetworkPolicy", "PodDisruptionBudget", "Ingress", "HTTPRoute", "PodMonitor", "Pod",
 }
-SUMMARY = re.compile(r"(\d+) resources? found .* Valid: (\d+), Invalid: (\d+), Errors: (\d+), Skipped: (\d+)")
 SOURCE = re.compile(r"^# Source: [^/]+/(templates/\S+)$", re.MULTILINE)
 
 
@@ -37,15 +35,12 @@ def test_required_presets_exist() -> None:
 
 
 def test_scenarios_include_cpu_only_and_everything_on() -> None:
-    names = [p.name for p in SCENARIOS]
-    assert any("cpu" in n for n in names), names
-    assert any("everything" in n for n in names), names
+    chart_checks.assert_scenarios_include(SCENARIOS, "cpu", "everything")
 
 
 @pytest.mark.parametrize("path", [*SCENARIOS, *PRESETS], ids=VALUE_SET_IDS[1:])
 def test_values_file_starts_with_a_header_comment(path: Path) -> None:
-    first = path.read_text().splitlines()[0]
-    assert first.startswith("# "), f"{path.name} must open with a comment saying what it is for"
+    chart_checks.assert_starts_with_header_comment(path)
 
 
 @pytest.mark.parametrize("values", VALUE_SETS, ids=VALUE_SET_IDS)
@@ -56,33 +51,22 @@ def test_renders_one_rayservice(values: Path | None) -> None:
 
 @pytest.mark.parametrize("values", VALUE_SETS, ids=VALUE_SET_IDS)
 def test_lint_strict_passes(values: Path | None) -> None:
-    proc = helm.lint(CHART, values_args(values))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    chart_checks.assert_lint_passes(CHART, values_args(values))
 
 
 @pytest.mark.parametrize("values", VALUE_SETS, ids=VALUE_SET_IDS)
 def test_kubeconform_strict_passes_without_skips(values: Path | None) -> None:
-    manifests = render_text(values_args(values))
-    proc = validate(manifests)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    found, valid, invalid, errors, skipped = map(int, SUMMARY.search(proc.stdout).groups())
-    assert (invalid, errors, skipped) == (0, 0, 0), proc.stdout
-    assert found == valid == len([d for d in yaml.safe_load_all(manifests) if d])
+    chart_checks.assert_kubeconform_strict(render_text(values_args(values)))
 
 
 def test_value_sets_cover_every_kind_the_chart_renders() -> None:
-    kinds: set[str] = set()
-    for values in VALUE_SETS:
-        kinds |= set(render(values_args(values)).kinds())
-    assert KINDS_COVERED <= kinds, f"rendered by no value set: {KINDS_COVERED - kinds}"
+    chart_checks.assert_kinds_covered(KINDS_COVERED, (render(values_args(values)) for values in VALUE_SETS))
 
 
 def test_kubeconform_rejects_an_unknown_rayservice_field() -> None:
     """Guards the kubeconform test against passing vacuously: the RayService is checked too."""
     manifests = render_text().replace("excludeHeadPodFromServeSvc:", "notAField: 1\n  excludeHeadPodFromServeSvc:")
-    proc = validate(manifests)
-    assert proc.returncode != 0
-    assert "notAField" in proc.stdout
+    chart_checks.assert_kubeconform_rejects(manifests, "notAField")
 
 
 def test_each_template_file_renders_one_kind() -> None:

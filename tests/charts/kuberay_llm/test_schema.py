@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from serve_app.config import ModelConfig
+from tests.support import chart_checks
 
 from .chart import CHART_DIR
 
@@ -20,8 +21,7 @@ SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text())
 VALUES_TEXT = (CHART_DIR / "values.yaml").read_text()
 VALUES = yaml.safe_load(VALUES_TEXT)
 README = (CHART_DIR / "README.md").read_text()
-TEMPLATES = "\n".join(p.read_text() for p in sorted((CHART_DIR / "templates").rglob("*")) if p.is_file())
-KEY_LINE = re.compile(r"^(\s*)([A-Za-z0-9_.-]+):")
+TEMPLATES = chart_checks.templates_text(CHART_DIR)
 # Values the templates read in bulk (pass-through maps) rather than key by key.
 READ_AS_A_WHOLE = {"models", "podSecurityContext", "containerSecurityContext"}
 
@@ -38,28 +38,7 @@ def resolve(node: dict[str, Any]) -> dict[str, Any]:
     return {**SCHEMA["$defs"][ref.rsplit("/", 1)[-1]], **{k: v for k, v in node.items() if k != "$ref"}} if ref else node
 
 
-def documented_paths() -> set[str]:
-    """Dotted paths of values.yaml keys that carry a helm-docs `# --` comment."""
-    paths, stack, pending = set(), [], False
-    for line in VALUES_TEXT.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("# --"):
-            pending = True
-            continue
-        match = KEY_LINE.match(line)
-        if match:
-            indent = len(match.group(1))
-            while stack and stack[-1][0] >= indent:
-                stack.pop()
-            stack.append((indent, match.group(2)))
-            if pending:
-                paths.add(".".join(k for _, k in stack))
-        if stripped and not stripped.startswith("#"):
-            pending = False
-    return paths
-
-
-DOCUMENTED = documented_paths()
+DOCUMENTED = chart_checks.documented_paths(VALUES_TEXT)
 
 
 def sections(values: dict[str, Any], schema: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any, dict[str, Any]]]:
@@ -174,7 +153,7 @@ def test_readme_lists_every_documented_value() -> None:
 
 
 def test_readme_template_renders_the_values_table() -> None:
-    assert '{{ template "chart.valuesTable" . }}' in (CHART_DIR / "README.md.gotmpl").read_text()
+    chart_checks.assert_readme_renders_values_table(CHART_DIR)
 
 
 @pytest.mark.parametrize("path", sorted(DOCUMENTED))

@@ -6,28 +6,26 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
 
-from tests.support import helm
+from tests.support import chart_checks, helm
+from tests.support.chart_checks import bad_values_case as case
 
 CHART = "observability"
 CHART_DIR = helm.CHARTS / CHART
 SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text())
 VALUES_TEXT = (CHART_DIR / "values.yaml").read_text()
 VALUES = yaml.safe_load(VALUES_TEXT)
+DOCUMENTED = chart_checks.documented_paths(VALUES_TEXT)
 # Schema nodes that accept any key: Helm's `global`, and user data maps whose values
 # the schema still types (annotations).
 OPEN_OBJECTS = {"global"}
 # Relabel configs are prometheus-operator RelabelConfig objects, checked by kubeconform
 # against the pinned CRD on the rendered monitors.
 FREE_FORM_ITEMS = {"relabelings[]", "metricRelabelings[]"}
-
-
-def case(case_id: str, values: dict[str, Any], *expected: str):
-    return pytest.param(values, expected, id=case_id)
 
 
 BAD_VALUES = [
@@ -73,9 +71,7 @@ BAD_VALUES = [
 
 @pytest.mark.parametrize(("values", "expected"), BAD_VALUES)
 def test_bad_values_fail_naming_the_field(values: dict[str, Any], expected: tuple[str, ...]) -> None:
-    error = helm.template_error(CHART, set_json=values)
-    for text in expected:
-        assert text in error, f"{text!r} not in helm's error:\n{error}"
+    chart_checks.assert_rejected(CHART, values, expected)
 
 
 def test_negative_matrix_is_large() -> None:
@@ -84,120 +80,42 @@ def test_negative_matrix_is_large() -> None:
 
 # ---------------------------------------------------------------- schema completeness
 
-def schema_nodes(node: dict, path: str = "") -> Iterator[tuple[str, dict]]:
-    """Every schema node with a dotted path (`[]` marks list items)."""
-    yield path, node
-    for key, sub in node.get("properties", {}).items():
-        yield from schema_nodes(sub, f"{path}.{key}" if path else key)
-    if isinstance(node.get("items"), dict):
-        yield from schema_nodes(node["items"], f"{path}[]")
-    if isinstance(node.get("additionalProperties"), dict):
-        yield from schema_nodes(node["additionalProperties"], f"{path}.*")
-
-
 def test_every_schema_property_has_a_description() -> None:
-    missing = [
-        f"{path}.{key}" if path else key
-        for path, node in schema_nodes(SCHEMA)
-        for key, sub in node.get("properties", {}).items()
-        if not sub.get("description")
-    ]
-    assert not missing
+    assert not chart_checks.undescribed_properties(SCHEMA)
 
 
 def test_every_schema_object_rejects_unknown_keys() -> None:
-    open_nodes = [
-        path for path, node in schema_nodes(SCHEMA)
-        if node.get("type") == "object" and node.get("additionalProperties", True) is True
-        and path.rsplit(".", 1)[-1] not in OPEN_OBJECTS and path.rsplit(".", 1)[-1] not in FREE_FORM_ITEMS
-    ]
-    assert not open_nodes
+    assert not chart_checks.open_objects(SCHEMA, allowed=OPEN_OBJECTS | FREE_FORM_ITEMS)
 
 
 def test_schema_defaults_equal_values_yaml() -> None:
-    def lookup(path: str) -> Any:
-        node: Any = VALUES
-        for part in path.split("."):
-            node = node[part]
-        return node
-
-    wrong = [
-        path for path, node in schema_nodes(SCHEMA)
-        if "default" in node and "[]" not in path and ".*" not in path and node["default"] != lookup(path)
-    ]
-    assert not wrong
+    assert not chart_checks.defaults_differing_from_values(SCHEMA, VALUES)
 
 
 def test_values_yaml_is_valid_against_the_schema() -> None:
-    import jsonschema
-
-    jsonschema.validate(VALUES, SCHEMA)
+    chart_checks.assert_values_valid(VALUES, SCHEMA)
 
 
 # ---------------------------------------------------------------- values.yaml documentation
 
-def documented_paths(text: str) -> set[str]:
-    """The values.yaml key paths with a helm-docs `# --` comment."""
-    stack: list[tuple[int, str]] = []
-    documented = set()
-    pending = False
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("# --"):
-            pending = True
-            continue
-        if not stripped or stripped.startswith("#"):
-            continue
-        match = re.match(r"^(\s*)([A-Za-z0-9_.-]+):", line)
-        if not match:  # list items and block scalars belong to the key above
-            pending = False
-            continue
-        indent = len(match.group(1))
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        stack.append((indent, match.group(2)))
-        if pending:
-            documented.add(".".join(key for _, key in stack))
-        pending = False
-    return documented
-
-
-def leaf_paths(node: Any, path: str = "") -> Iterator[str]:
-    if isinstance(node, dict) and node:
-        for key, sub in node.items():
-            yield from leaf_paths(sub, f"{path}.{key}" if path else key)
-    else:
-        yield path
-
-
 def test_every_values_yaml_leaf_is_documented_for_helm_docs() -> None:
-    documented = documented_paths(VALUES_TEXT)
     # A leaf is covered by its own comment; a documented map documents the keys of a
     # selector (Kubernetes LabelSelector content is user data, not chart settings).
-    def covered(path: str) -> bool:
-        parts = path.split(".")
-        return any(".".join(parts[:i]) in documented for i in range(1, len(parts) + 1))
-
-    assert not [p for p in leaf_paths(VALUES) if not covered(p)]
+    assert not chart_checks.undocumented_leaves(VALUES, DOCUMENTED)
 
 
 def test_every_setting_is_documented_on_its_own_line() -> None:
     """Settings (not user-data maps) each carry their own `# --`, so the README table lists them one per row."""
-    documented = documented_paths(VALUES_TEXT)
     user_data = ("selector", "namespaceSelector")
-    missing = [p for p in leaf_paths(VALUES) if p not in documented and not any(part in user_data for part in p.split("."))]
+    missing = [p for p in chart_checks.leaf_paths(VALUES) if p not in DOCUMENTED and not any(part in user_data for part in p.split("."))]
     assert not missing
-
-
-def template_text() -> str:
-    return "\n".join(p.read_text() for p in (CHART_DIR / "templates").rglob("*") if p.is_file())
 
 
 def test_every_values_key_is_used_by_a_template() -> None:
     """A value nothing reads is a lie in the documentation: each key's name appears in the templates."""
-    text = template_text()
+    text = chart_checks.templates_text(CHART_DIR)
     unused = []
-    for path in leaf_paths(VALUES):
+    for path in chart_checks.leaf_paths(VALUES):
         parts = path.split(".")
         if parts[0] == "autoscalingQueries" or "selector" in parts[-2:-1] or "matchLabels" in parts or "namespaceSelector" in parts:
             continue  # user data read as a whole map
@@ -207,5 +125,4 @@ def test_every_values_key_is_used_by_a_template() -> None:
 
 
 def test_readme_template_renders_the_values_table() -> None:
-    template = (CHART_DIR / "README.md.gotmpl").read_text()
-    assert '{{ template "chart.valuesTable" . }}' in template
+    chart_checks.assert_readme_renders_values_table(CHART_DIR)

@@ -4,15 +4,12 @@ skipped."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.support import helm
-
-from tests.support.kubeconform import validate
+from tests.support import chart_checks, helm
+from tests.support.chart_checks import values_args
 
 CHART = "vllm-standalone"
 PRESETS = helm.presets(CHART)
@@ -34,11 +31,6 @@ KINDS_COVERED = {
     "NetworkPolicy", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Ingress",
     "HTTPRoute", "ScaledObject", "ServiceMonitor", "PodMonitor", "Pod",
 }
-SUMMARY = re.compile(r"(\d+) resources? found .* Valid: (\d+), Invalid: (\d+), Errors: (\d+), Skipped: (\d+)")
-
-
-def values_args(values: Path | None) -> list[Path]:
-    return [values] if values else []
 
 
 def test_required_presets_exist() -> None:
@@ -46,15 +38,12 @@ def test_required_presets_exist() -> None:
 
 
 def test_scenarios_include_cpu_only_and_everything_on() -> None:
-    names = [p.name for p in SCENARIOS]
-    assert any("cpu" in n for n in names), names
-    assert any("everything" in n for n in names), names
+    chart_checks.assert_scenarios_include(SCENARIOS, "cpu", "everything")
 
 
 @pytest.mark.parametrize("path", [*SCENARIOS, *PRESETS], ids=IDS[1:])
 def test_values_file_starts_with_a_header_comment(path: Path) -> None:
-    first = path.read_text().splitlines()[0]
-    assert first.startswith("# "), f"{path.name} must open with a comment saying what it is for"
+    chart_checks.assert_starts_with_header_comment(path)
 
 
 @pytest.mark.parametrize("values", VALUE_SETS, ids=IDS)
@@ -65,30 +54,19 @@ def test_renders(values: Path | None) -> None:
 
 @pytest.mark.parametrize("values", VALUE_SETS, ids=IDS)
 def test_lint_strict_passes(values: Path | None) -> None:
-    proc = helm.lint(CHART, values_args(values))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    chart_checks.assert_lint_passes(CHART, values_args(values))
 
 
 @pytest.mark.parametrize("values", VALUE_SETS, ids=IDS)
 def test_kubeconform_strict_passes_without_skips(values: Path | None) -> None:
-    manifests = helm.template_text(CHART, values_args(values))
-    proc = validate(manifests)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    found, valid, invalid, errors, skipped = map(int, SUMMARY.search(proc.stdout).groups())
-    assert (invalid, errors, skipped) == (0, 0, 0), proc.stdout
-    assert found == valid == len([d for d in yaml.safe_load_all(manifests) if d])
+    chart_checks.assert_kubeconform_strict(helm.template_text(CHART, values_args(values)))
 
 
 def test_scenarios_cover_every_kind_the_chart_renders() -> None:
-    kinds: set[str] = set()
-    for values in VALUE_SETS:
-        kinds |= set(helm.template(CHART, values_args(values)).kinds())
-    assert KINDS_COVERED <= kinds, f"not rendered by any scenario: {KINDS_COVERED - kinds}"
+    chart_checks.assert_kinds_covered(KINDS_COVERED, (helm.template(CHART, values_args(values)) for values in VALUE_SETS))
 
 
 def test_kubeconform_rejects_an_unknown_field() -> None:
     """Guards the check above against passing vacuously."""
     manifests = helm.template_text(CHART).replace("enableServiceLinks: false", "enableServiceLinks: false\n      notAField: 1")
-    proc = validate(manifests)
-    assert proc.returncode != 0
-    assert "notAField" in proc.stdout
+    chart_checks.assert_kubeconform_rejects(manifests, "notAField")
