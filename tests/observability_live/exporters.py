@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -30,6 +29,8 @@ from typing import Iterable
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import processes
 
 # ---------------------------------------------------------------- documented exceptions
 
@@ -173,32 +174,13 @@ def start_vllm(model_dir: str, port: int, workdir: Path) -> VllmServer:
     ]
     process = subprocess.Popen(cmd, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ})
     server = VllmServer(f"http://127.0.0.1:{port}", log_path, process)
-    deadline = time.monotonic() + VLLM_STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"vLLM server exited with {process.returncode}:\n{server.log_tail()}")
-        try:
-            if httpx.get(f"{server.base_url}/health", timeout=5).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(2)
-    stop_vllm(server)
-    raise TimeoutError(f"vLLM server not healthy after {VLLM_STARTUP_TIMEOUT_S}s:\n{server.log_tail()}")
+    processes.wait_healthy(f"{server.base_url}/health", process, VLLM_STARTUP_TIMEOUT_S, server.log_tail, "vLLM server")
+    return server
 
 
 def stop_vllm(server: VllmServer, timeout: float = 60) -> None:
     """SIGTERM the server's process group (API server and engine core), then SIGKILL."""
-    if server.process.poll() is None:
-        os.killpg(server.process.pid, signal.SIGTERM)
-        try:
-            server.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(server.process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    processes.stop_group(server.process, timeout)
 
 
 # ---------------------------------------------------------------- the check

@@ -9,17 +9,16 @@ clusters); both engines are the real vLLM CPU engine behind real Ray Serve.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import yaml
 
+from . import processes
 from .tools import REPO
 
 MODEL_A = "tiny-llama"
@@ -96,29 +95,9 @@ def start(workdir: Path) -> ServedApp:
 
 
 def wait_healthy(app: ServedApp) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if app.process.poll() is not None:
-            raise RuntimeError(f"serve_app exited with {app.process.returncode}:\n{app.log_tail()}")
-        try:
-            if httpx.get(f"{app.base_url}/health", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(2)
-    stop(app)
-    raise TimeoutError(f"serve_app not healthy after {STARTUP_TIMEOUT_S}s:\n{app.log_tail()}")
+    processes.wait_healthy(f"{app.base_url}/health", app.process, STARTUP_TIMEOUT_S, app.log_tail, "serve_app")
 
 
 def stop(app: ServedApp, timeout: float = 60) -> None:
     """SIGTERM the whole process group (Ray's raylet, workers, engines), then SIGKILL."""
-    if app.process.poll() is None:
-        os.killpg(app.process.pid, signal.SIGTERM)
-        try:
-            app.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(app.process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    processes.stop_group(app.process, timeout)

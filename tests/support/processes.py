@@ -1,0 +1,46 @@
+"""Start-and-wait and stop-the-whole-group for the servers the tests run (serve_app, vLLM).
+
+Both spawn process trees (Ray's raylet and workers, vLLM's engine core), so each runs in
+its own session and is stopped by signalling its process group: SIGTERM first, for a
+graceful drain, then SIGKILL for anything left.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from typing import Callable
+
+import httpx
+
+
+def wait_healthy(url: str, process: subprocess.Popen, timeout_s: float, log_tail: Callable[[], str], what: str) -> None:
+    """Poll ``url`` until it answers 200; fail early with the log if the process dies."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{log_tail()}")
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(2)
+    stop_group(process)
+    raise TimeoutError(f"{what} not healthy after {timeout_s}s:\n{log_tail()}")
+
+
+def stop_group(process: subprocess.Popen, timeout_s: float = 60) -> None:
+    """SIGTERM the process group, wait up to ``timeout_s``, then SIGKILL what is left."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
