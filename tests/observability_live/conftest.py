@@ -28,6 +28,12 @@ def references() -> dict[str, list[str]]:
     return promql.referenced_metrics(promql.all_expressions(rendered))
 
 
+def exported_404(scrape: exporters.Scrape) -> bool:
+    """The 404 this fixture caused has reached Ray's exporter."""
+    codes = scrape.values.get("ray_serve_num_http_error_requests_total", {}).get("error_code", set())
+    return "404" in codes
+
+
 @pytest.fixture(scope="session")
 def ray_scrape(served_app, references, timings) -> exporters.Scrape:
     start = time.monotonic()
@@ -41,7 +47,7 @@ def ray_scrape(served_app, references, timings) -> exporters.Scrape:
     assert error == 404, error
     start = time.monotonic()
     wanted = {n for n in references if exporters.expected_exporter(n) == "ray" and n not in exporters.EVENT_ONLY}
-    scrape = exporters.scrape_until(served_app.metrics_url, wanted)
+    scrape = exporters.scrape_until(served_app.metrics_url, wanted, until=exported_404)
     timings["ray scrape (incl. export delay)"] = time.monotonic() - start
     return scrape
 

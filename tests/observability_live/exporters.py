@@ -25,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -134,13 +134,19 @@ def scrape(url: str) -> Scrape:
     return Scrape.parse(r.text)
 
 
-def scrape_until(url: str, wanted: Iterable[str], timeout: float = RAY_POLL_TIMEOUT_S) -> Scrape:
-    """Scrape until every wanted name is present or the timeout passes; the last scrape either way."""
+def scrape_until(
+    url: str, wanted: Iterable[str], timeout: float = RAY_POLL_TIMEOUT_S, until: Callable[[Scrape], bool] = lambda s: True
+) -> Scrape:
+    """Scrape until every wanted name is present and ``until`` holds, or the timeout passes.
+
+    Ray exports on a period, so a name that earlier traffic already created can be on
+    the wire before this session's samples are: ``until`` waits for those.
+    """
     wanted = set(wanted)
     deadline = time.monotonic() + timeout
     while True:
         current = scrape(url)
-        if wanted <= current.names or time.monotonic() > deadline:
+        if (wanted <= current.names and until(current)) or time.monotonic() > deadline:
             return current
         time.sleep(RAY_POLL_INTERVAL_S)
 
