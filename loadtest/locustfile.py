@@ -113,8 +113,10 @@ class OpenAIUser(HttpUser):
                         continue
                     data = line[6:]
                     if data == b"[DONE]":
+                        # Keep reading to the end of the body: closing early makes the
+                        # server count a client disconnect (HTTP 499) for a good request.
                         done = True
-                        break
+                        continue
                     chunk = json.loads(data)
                     if chunk.get("usage"):
                         usage = chunk["usage"]

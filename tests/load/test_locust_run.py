@@ -57,6 +57,15 @@ def test_request_count_matches_the_engine_counter(load_run):
     assert delta(load_run, "ray_vllm_request_success_total", recorded) == recorded
 
 
+def test_server_counted_no_http_errors_during_the_run(load_run):
+    """Not even 499s: the harness reads every stream to its end before closing it."""
+    requests_before = total(load_run["before"], "ray_serve_num_http_requests_total")
+    # The proxy exports its request and error counters together: wait for this run's requests.
+    settled_total(load_run["url"], "ray_serve_num_http_requests_total", requests_before + load_run["summary"]["requests"])
+    errors_after = total(scrape(load_run["url"]), "ray_serve_num_http_error_requests_total")
+    assert errors_after == total(load_run["before"], "ray_serve_num_http_error_requests_total")
+
+
 def test_client_ttft_is_at_least_the_engine_ttft(load_run):
     """The client sees the engine's TTFT plus the proxy and ingress hops, never less."""
     n = load_run["summary"]["requests"]
@@ -64,7 +73,9 @@ def test_client_ttft_is_at_least_the_engine_ttft(load_run):
     engine_mean_s = delta(load_run, "ray_vllm_time_to_first_token_seconds_sum", 0) / count
     client_mean_s = load_run["summary"]["ttft_ms"]["mean"] / 1000
     assert client_mean_s >= engine_mean_s * 0.95  # 5% slack for clock granularity
-    assert client_mean_s < engine_mean_s + 5.0, "client TTFT far above engine TTFT: time lost outside the engine"
+    # Upper bound relative to the engine's, so a loaded 2-core machine (where every hop
+    # waits for CPU) does not fail it, while a harness that timed the wrong event would.
+    assert client_mean_s <= engine_mean_s * 1.5 + 1.0, "client TTFT far above engine TTFT: time lost outside the engine"
 
 
 def test_every_record_has_consistent_latencies(load_run):
