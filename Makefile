@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Tiers the full test run must contain; a tier with no tests selected fails the run.
 TIERS   ?= render,serve,cluster,load
 
-.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down docs
+.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down docs bench
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,3 +67,6 @@ cluster-down: ## Stop the local control plane started by cluster-up
 
 docs: bootstrap ## Regenerate every chart's README.md from its values.yaml (helm-docs)
 	@helm-docs --chart-search-root $(REPO)/charts
+
+bench: python-env ## Side-by-side benchmark on the tiny model (serve_app, vLLM server, peer, naive); writes reports/bench/
+	@$(PY) -m loadtest.bench --out $(REPO)/reports/bench $(ARGS)

@@ -1,0 +1,320 @@
+"""``python -m loadtest.bench``: run the side-by-side benchmark and write the report.
+
+    python -m loadtest.bench                        # full run: ~30 s per level, 4 systems
+    python -m loadtest.bench --quick                # smoke run: a few seconds per level
+    python -m loadtest.bench --systems vllm --merge # re-measure one system into results.json
+    python -m loadtest.bench --render-only          # rewrite README.md and plots from results.json
+    python -m loadtest.bench --variant batch0=serve_app,RAYLLM_MODEL_RESPONSE_BATCH_TIMEOUT_MS=0 \\
+        --systems serve_app,batch0 --concurrency 32 --out reports/bench/investigation
+
+Systems run one at a time (start, warm up, every concurrency level, stop), each level
+driven by the project's Locust harness (loadtest.run) with the same fixed-length
+requests. Against vLLM's server, the harness is cross-checked with vLLM's own
+benchmark client at concurrency 8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from loadtest import run as harness
+
+from . import compare, machine, procstats, pyspy, render, systems
+from .settings import CONCURRENCY, CROSSCHECK_CONCURRENCY, ENGINE, MODEL_ID, PLOT_CONCURRENCY, SYSTEMS, VARIANT_BASES, LoadProfile
+
+DEFAULT_OUT = systems.REPO / "reports" / "bench"
+SCHEMA = 1
+
+
+def log(msg: str) -> None:
+    print(f"[bench {dt.datetime.now():%H:%M:%S}] {msg}", flush=True)
+
+
+@contextlib.contextmanager
+def output_to(path: Path) -> Iterator[None]:
+    """Send this process's and its children's stdout/stderr to a file for a while."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with path.open("w") as f:
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def parse_variant(spec: str) -> tuple[str, dict[str, Any]]:
+    """NAME=BASE[,ENV=VALUE...]: a system started like BASE with extra environment."""
+    name, _, rest = spec.partition("=")
+    base, *pairs = rest.split(",")
+    if base not in VARIANT_BASES:
+        raise argparse.ArgumentTypeError(f"variant base must be one of {VARIANT_BASES}, not {base!r}")
+    env = dict(p.split("=", 1) for p in pairs)
+    return name, {"base": base, "env": env}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m loadtest.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="short smoke run (a few seconds per level)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report directory (default: %(default)s)")
+    p.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated systems to run (default: %(default)s)")
+    p.add_argument("--concurrency", default=",".join(map(str, CONCURRENCY)), help="closed-loop users per level (default: %(default)s)")
+    p.add_argument("--level-seconds", type=int, help="seconds per level (default: 30, --quick: 8)")
+    p.add_argument("--variant", action="append", default=[], type=parse_variant, help="NAME=BASE[,ENV=VALUE...]: an extra system, BASE started with extra environment")
+    p.add_argument("--max-other-load", type=float, default=0.35, help="re-measure a level when other processes used more than this share of the CPU (default: %(default)s; 1 disables)")
+    p.add_argument("--retries", type=int, default=1, help="re-measurements per noisy level (default: %(default)s)")
+    p.add_argument("--profile", default="", help=f"comma-separated process roles to sample with py-spy during the {PLOT_CONCURRENCY}-stream level (e.g. OpenAiIngress,ProxyActor,LLMServer)")
+    p.add_argument("--no-crosscheck", action="store_true", help="skip the harness-vs-vLLM-client cross-check")
+    p.add_argument("--merge", action="store_true", help="update the systems run into the existing results.json instead of replacing it")
+    p.add_argument("--render-only", action="store_true", help="only rewrite README.md and plots from results.json")
+    return p.parse_args(argv)
+
+
+def run_load(base_url: str, users: int, seconds: int, out: Path, profile: LoadProfile) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    args = harness.parse_args([
+        "--url", base_url, "--out", str(out), "--model", MODEL_ID, "--kind", profile.kind,
+        "--users", str(users), "--duration", str(seconds),
+        "--prompt-words", str(profile.prompt_words), "--max-tokens", str(profile.max_tokens),
+    ])
+    with output_to(out / "locust.log"):
+        return harness.run(args)
+
+
+def level_result(summary: dict, records: list[dict], cpu: dict, profile: LoadProfile, users: int) -> dict:
+    ok = [r for r in records if not r["error"]]
+    prompt = [r["prompt_tokens"] for r in ok if r.get("prompt_tokens")]
+    tokens = summary["output_tokens"]
+    return {
+        "concurrency": users,
+        "output_tok_s": summary["output_tokens_per_s"],
+        "req_s": summary["requests_per_s"],
+        "ttft_ms": {"p50": summary["ttft_ms"]["p50"], "p99": summary["ttft_ms"]["p99"], "mean": summary["ttft_ms"]["mean"]},
+        "itl_ms": {"p50": summary["itl_ms"]["p50"], "p99": summary["itl_ms"]["p99"], "mean": summary["itl_ms"]["mean"]},
+        "tpot_ms": {"p50": summary["tpot_ms"]["p50"], "p99": summary["tpot_ms"]["p99"]},
+        "e2e_ms": {"p50": summary["e2e_ms"]["p50"], "p99": summary["e2e_ms"]["p99"]},
+        "requests": summary["requests"],
+        "errors": summary["failures"],
+        "output_tokens": tokens,
+        "exact_output_length": all(r["output_tokens"] == profile.max_tokens for r in ok),
+        "prompt_tokens_mean": round(sum(prompt) / len(prompt), 1) if prompt else None,
+        "duration_s": summary["duration_s"],
+        "cpu": cpu,
+        "server_cpu_ms_per_token": round(cpu["server_cpu_s"] * 1000 / tokens, 3) if tokens and cpu else None,
+    }
+
+
+def measure_level(running: systems.Running, users: int, seconds: int, out: Path, profile: LoadProfile, profile_roles: list[str] | None = None) -> dict:
+    meter = procstats.CpuMeter(running.sid)
+    meter.start()
+    # py-spy, if asked: sample the middle of the level, clear of ramp-up and drain.
+    spies = pyspy.start(running.sid, profile_roles or [], max(1, seconds - 4), out / "pyspy") if profile_roles else []
+    summary = run_load(running.base_url, users, seconds, out, profile)
+    cpu = meter.stop()
+    records = json.loads((out / "records.json").read_text())
+    result = level_result(summary, records, cpu, profile, users)
+    if spies:
+        result["pyspy"] = pyspy.finish(spies)
+    return result
+
+
+def vllm_bench_client(running: systems.Running, model_dir: str, users: int, input_len: int, num_prompts: int, out: Path, profile: LoadProfile) -> dict:
+    """One run of vLLM's own benchmark client; its figures in the harness's units."""
+    out.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable, "-m", "loadtest.bench.vllm_client",
+        "--base-url", running.base_url, "--endpoint", "/v1/completions", "--backend", "openai",
+        "--model", MODEL_ID, "--tokenizer", model_dir,
+        "--dataset-name", "random", "--random-input-len", str(input_len), "--random-output-len", str(profile.max_tokens),
+        "--random-range-ratio", "0", "--ignore-eos",
+        "--max-concurrency", str(users), "--num-prompts", str(num_prompts), "--request-rate", "inf",
+        "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,99",
+        "--save-result", "--result-dir", str(out), "--result-filename", "vllm_bench.json", "--disable-tqdm",
+    ]
+    meter = procstats.CpuMeter(running.sid)
+    meter.start()
+    with (out / "vllm_bench.log").open("w") as f:
+        code = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(systems.REPO)}).returncode
+    cpu = meter.stop()
+    if code != 0 or not (out / "vllm_bench.json").is_file():
+        raise RuntimeError(f"vllm bench client exited {code}; see {out / 'vllm_bench.log'}")
+    bench = json.loads((out / "vllm_bench.json").read_text())
+    return {
+        "output_tok_s": round(bench["output_throughput"], 2),
+        "req_s": round(bench["request_throughput"], 3),
+        "ttft_ms": {"p50": round(bench["median_ttft_ms"], 3), "p99": round(bench.get("p99_ttft_ms", 0), 3), "mean": round(bench["mean_ttft_ms"], 3)},
+        "tpot_ms": {"p50": round(bench["median_tpot_ms"], 3)},
+        "itl_ms": {"p50": round(bench["median_itl_ms"], 3)},
+        "requests": bench["completed"],
+        "errors": num_prompts - bench["completed"],
+        "duration_s": round(bench["duration"], 3),
+        # The client's own start-up (imports, tokenizer, dataset) falls inside this window.
+        "other_cpu_share": cpu.get("other_cpu_share"),
+    }
+
+
+def crosscheck(running: systems.Running, model_dir: str, harness_level: dict, seconds: int, raw: Path, profile: LoadProfile, rounds: int) -> dict:
+    """vLLM's own client vs the harness at the same concurrency against the same server.
+
+    The two clients alternate (harness, client, harness, client, ...; the first harness
+    run is the sweep's own level), so drift in the machine's background load hits both.
+    """
+    users = CROSSCHECK_CONCURRENCY
+    input_len = round(harness_level["prompt_tokens_mean"] or profile.prompt_words)
+    num_prompts = max(32, round(harness_level["req_s"] * seconds))
+    harness_runs = [_brief(harness_level)]
+    client_runs = []
+    try:
+        for i in range(1, rounds + 1):
+            client_runs.append(vllm_bench_client(running, model_dir, users, input_len, num_prompts, raw / f"crosscheck-client{i}", profile))
+            time.sleep(profile.settle_s)
+            harness_runs.append(_brief(measure_level(running, users, seconds, raw / f"crosscheck-harness{i}", profile)))
+            time.sleep(profile.settle_s)
+    except RuntimeError as e:
+        return {"error": str(e)}
+
+    return {
+        "concurrency": users,
+        "input_len": input_len,
+        "output_len": profile.max_tokens,
+        "num_prompts": num_prompts,
+        "harness_runs": harness_runs,
+        "vllm_bench_client_runs": client_runs,
+        **compare.compare(harness_runs, client_runs),
+    }
+
+
+def _brief(level: dict) -> dict:
+    return {k: level[k] for k in ("output_tok_s", "req_s", "ttft_ms", "tpot_ms", "itl_ms", "requests", "errors", "duration_s")} | {"other_cpu_share": level["cpu"].get("other_cpu_share")}
+
+
+def _promote(src: Path, dst: Path) -> None:
+    """Make a retry's raw files the level's (the plots read raw/<system>/c<N>/)."""
+    shutil.rmtree(dst.with_name(dst.name + "-noisier"), ignore_errors=True)
+    dst.rename(dst.with_name(dst.name + "-noisier"))
+    src.rename(dst)
+
+
+def run_system(name: str, spec: dict, model_dir: str, levels: list[int], profile: LoadProfile, raw: Path, do_crosscheck: bool,
+               max_other_load: float = 1.0, retries: int = 0, profile_roles: list[str] | None = None) -> dict:
+    base, env = spec["base"], spec.get("env", {})
+    result: dict[str, Any] = {"base": base, "env": env, "description": systems.DESCRIPTIONS.get(base, base), "levels": {}}
+    sysdir = raw / name
+    log(f"{name}: starting ({base}{' ' + str(env) if env else ''})")
+    try:
+        running = systems.start(base, model_dir, sysdir, extra_env=env)
+    except Exception as e:  # recorded, and the next system still runs
+        log(f"{name}: failed to start: {type(e).__name__}")
+        result["error"] = f"start failed: {e}"[:4000]
+        return result
+    result["command"] = " ".join(Path(running.command[0]).name if i == 0 else a for i, a in enumerate(running.command)).replace(str(systems.REPO) + "/", "").replace(model_dir, "$MODEL_DIR")
+    result["startup_s"] = running.startup_s
+    result["processes"] = procstats.engine_processes(running.sid)
+    log(f"{name}: ready in {running.startup_s}s at {running.base_url}")
+    try:
+        run_load(running.base_url, profile.warmup_users, profile.warmup_s, sysdir / "warmup", profile)
+        time.sleep(profile.settle_s)
+        for users in levels:
+            roles = profile_roles if users == PLOT_CONCURRENCY else None
+            level = measure_level(running, users, profile.level_s, sysdir / f"c{users}", profile, roles)
+            for attempt in range(1, retries + 1):
+                if (level["cpu"].get("other_cpu_share") or 0) <= max_other_load:
+                    break
+                # Someone else's job took a large share of the cores: measure again, keep the quieter run.
+                log(f"{name} c={users}: other load {level['cpu']['other_cpu_share']} > {max_other_load}, measuring again ({attempt}/{retries})")
+                time.sleep(profile.settle_s * 5)
+                again = measure_level(running, users, profile.level_s, sysdir / f"c{users}-retry{attempt}", profile)
+                if (again["cpu"].get("other_cpu_share") or 0) < (level["cpu"].get("other_cpu_share") or 0):
+                    again["replaced_noisier_run"] = {"other_cpu_share": level["cpu"]["other_cpu_share"], "output_tok_s": level["output_tok_s"]}
+                    level = again
+                    _promote(sysdir / f"c{users}-retry{attempt}", sysdir / f"c{users}")
+            result["levels"][str(users)] = level
+            log(
+                f"{name} c={users}: {level['output_tok_s']} tok/s, {level['req_s']} req/s, TTFT p50 {level['ttft_ms']['p50']} ms, "
+                f"ITL p50 {level['itl_ms']['p50']} ms, errors {level['errors']}, other load {level['cpu'].get('other_cpu_share')}"
+            )
+            time.sleep(profile.settle_s)
+        if do_crosscheck and base == "vllm" and not env and str(CROSSCHECK_CONCURRENCY) in result["levels"]:
+            log(f"{name}: cross-checking the harness against vLLM's benchmark client at c={CROSSCHECK_CONCURRENCY}")
+            result["crosscheck"] = crosscheck(running, model_dir, result["levels"][str(CROSSCHECK_CONCURRENCY)], profile.level_s, sysdir, profile, profile.crosscheck_rounds)
+            log(f"{name}: cross-check, quietest pair: {(result['crosscheck'].get('quietest_pair') or {}).get('diff_pct')}")
+    except Exception as e:
+        log(f"{name}: failed during load: {type(e).__name__}: {e}")
+        result["error"] = f"load failed: {type(e).__name__}: {e}"[:4000]
+    finally:
+        log(f"{name}: stopping")
+        systems.stop(running)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out: Path = args.out.resolve()  # servers run with their own working directories
+    results_path = out / "results.json"
+    if args.render_only:
+        render.write_all(json.loads(results_path.read_text()), out)
+        return 0
+
+    from serve_app.tiny_model import ensure_model
+
+    profile = LoadProfile.quick() if args.quick else LoadProfile.full()
+    if args.level_seconds:
+        profile = LoadProfile(**{**profile.__dict__, "level_s": args.level_seconds})
+    levels = [int(c) for c in args.concurrency.split(",") if c]
+    variants = dict(args.variant)
+    specs = {n: variants.get(n, {"base": n}) for n in args.systems.split(",") if n}
+    unknown = [n for n, s in specs.items() if s["base"] not in VARIANT_BASES]
+    if unknown:
+        raise SystemExit(f"unknown systems {unknown}: choose from {SYSTEMS} or define them with --variant")
+
+    out.mkdir(parents=True, exist_ok=True)
+    raw = out / "raw"
+    model_dir = str(ensure_model())
+    results: dict[str, Any] = {}
+    if args.merge and results_path.is_file():
+        results = json.loads(results_path.read_text())
+    results.update(
+        schema=SCHEMA,
+        generated_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        mode="quick" if args.quick else "full",
+        machine=machine.info(),
+        versions=machine.versions(),
+        settings={
+            "model": MODEL_ID,
+            "engine": ENGINE,
+            "load": {"kind": profile.kind, "prompt_words": profile.prompt_words, "max_tokens": profile.max_tokens, "ignore_eos": True,
+                     "level_s": profile.level_s, "warmup_s": profile.warmup_s, "warmup_users": profile.warmup_users, "closed_loop": True},
+            "concurrency": levels,
+            "noise_policy": {"max_other_load": args.max_other_load, "retries": args.retries},
+        },
+    )
+    results.setdefault("systems", {})
+    started = time.monotonic()
+    for name, spec in specs.items():
+        results["systems"][name] = run_system(name, spec, model_dir, levels, profile, raw, not args.no_crosscheck, args.max_other_load, args.retries, [r for r in args.profile.split(",") if r])
+        results_path.write_text(json.dumps(results, indent=2) + "\n")  # keep partial results
+    results["wall_s"] = round(time.monotonic() - started, 1)
+    results_path.write_text(json.dumps(results, indent=2) + "\n")
+    render.write_all(results, out)
+    log(f"wrote {results_path} and {out / 'README.md'} in {results['wall_s']}s")
+    failed = [n for n, s in results["systems"].items() if s.get("error") or any(l["errors"] for l in s.get("levels", {}).values())]
+    if failed:
+        log(f"systems with errors: {failed}")
+    return 1 if failed else 0

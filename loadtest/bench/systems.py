@@ -1,0 +1,181 @@
+"""The systems under test: how each is started, checked ready and stopped.
+
+Every system runs as one process tree in its own session (``start_new_session``), so
+stopping it is one SIGTERM to its process group, and anything left afterwards in that
+session (Ray's raylet, workers, engine processes) is ours to SIGKILL by pid.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import yaml
+
+from . import procstats
+from .settings import ENGINE, MODEL_ID, RAY_NUM_CPUS
+
+REPO = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_S = 600
+
+DESCRIPTIONS = {
+    "serve_app": "this project's serve_app under Ray Serve (python -m serve_app --config, auth off)",
+    "vllm": "vLLM's own OpenAI server (python -m vllm.entrypoints.openai.api_server): the limit",
+    "peer": "plain ray.serve.llm.build_openai_app with an equivalent LLMConfig: the peer",
+    "naive": "Ray Serve deployment running transformers generate() one request at a time: the floor",
+    "ablation": "serve_app's build with one piece swapped (investigation only; see loadtest/bench/ablation_app.py)",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_app_config(model_dir: str) -> dict:
+    return {
+        "models": [
+            {
+                "id": MODEL_ID,
+                "source": model_dir,
+                "engine": dict(ENGINE),
+                "accelerator": {"kind": "CPU"},
+                "autoscaling": {"min_replicas": 1, "max_replicas": 1},
+            }
+        ],
+        "auth": {"enabled": False},
+    }
+
+
+def vllm_args(model_dir: str) -> list[str]:
+    flags = [
+        "--model", model_dir,
+        "--served-model-name", MODEL_ID,
+        "--dtype", ENGINE["dtype"],
+        "--max-model-len", str(ENGINE["max_model_len"]),
+        "--kv-cache-memory-bytes", str(ENGINE["kv_cache_memory_bytes"]),
+        "--max-num-seqs", str(ENGINE["max_num_seqs"]),
+    ]
+    if ENGINE["enforce_eager"]:
+        flags.append("--enforce-eager")
+    flags.append("--enable-prefix-caching" if ENGINE["enable_prefix_caching"] else "--no-enable-prefix-caching")
+    return flags
+
+
+@dataclass
+class Running:
+    name: str
+    base_url: str
+    metrics_url: str | None
+    log_path: Path
+    process: subprocess.Popen = field(repr=False)
+    command: list[str] = field(default_factory=list)
+    startup_s: float = 0.0
+
+    @property
+    def sid(self) -> int:
+        return self.process.pid
+
+    def log_tail(self, n: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+
+def command_for(name: str, model_dir: str, workdir: Path, port: int, metrics_port: int) -> tuple[list[str], str | None]:
+    """The argv that starts a system, and its metrics URL."""
+    py = sys.executable
+    if name == "serve_app":
+        config = workdir / "serve_app.yaml"
+        config.write_text(yaml.safe_dump(serve_app_config(model_dir)))
+        argv = [py, "-m", "serve_app", "--config", str(config), "--port", str(port), "--metrics-port", str(metrics_port), "--num-cpus", str(RAY_NUM_CPUS)]
+        return argv, f"http://127.0.0.1:{metrics_port}/metrics"
+    if name == "vllm":
+        argv = [py, "-m", "vllm.entrypoints.openai.api_server", *vllm_args(model_dir), "--host", "127.0.0.1", "--port", str(port)]
+        return argv, f"http://127.0.0.1:{port}/metrics"
+    if name == "ablation":
+        config = workdir / "serve_app.yaml"
+        config.write_text(yaml.safe_dump(serve_app_config(model_dir)))
+        argv = [py, "-m", "loadtest.bench.ablation_app", "--config", str(config), "--port", str(port), "--metrics-port", str(metrics_port), "--num-cpus", str(RAY_NUM_CPUS)]
+        return argv, f"http://127.0.0.1:{metrics_port}/metrics"
+    if name in ("peer", "naive"):
+        module = {"peer": "loadtest.bench.peer_app", "naive": "loadtest.bench.naive_app"}[name]
+        argv = [py, "-m", module, "--model-dir", model_dir, "--model-id", MODEL_ID, "--port", str(port), "--metrics-port", str(metrics_port), "--num-cpus", str(RAY_NUM_CPUS)]
+        return argv, f"http://127.0.0.1:{metrics_port}/metrics"
+    raise ValueError(f"unknown system {name!r}")
+
+
+def start(name: str, model_dir: str, workdir: Path, extra_env: dict[str, str] | None = None) -> Running:
+    workdir.mkdir(parents=True, exist_ok=True)
+    port, metrics_port = free_port(), free_port()
+    argv, metrics_url = command_for(name, model_dir, workdir, port, metrics_port)
+    log_path = workdir / "server.log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    env.update(extra_env or {})
+    t0 = time.monotonic()
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    running = Running(name, f"http://127.0.0.1:{port}", metrics_url, log_path, proc, argv)
+    try:
+        wait_ready(running)
+    except BaseException:
+        stop(running)
+        raise
+    running.startup_s = round(time.monotonic() - t0, 1)
+    return running
+
+
+def wait_ready(running: Running) -> None:
+    """Ready = the model is listed and a one-token completion streams back."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    body = {"model": MODEL_ID, "prompt": "hello", "max_tokens": 1, "stream": False}
+    while time.monotonic() < deadline:
+        if running.process.poll() is not None:
+            raise RuntimeError(f"{running.name} exited with {running.process.returncode}:\n{running.log_tail()}")
+        try:
+            models = httpx.get(f"{running.base_url}/v1/models", timeout=5)
+            if models.status_code == 200 and any(m.get("id") == MODEL_ID for m in models.json().get("data", [])):
+                if httpx.post(f"{running.base_url}/v1/completions", json=body, timeout=60).status_code == 200:
+                    return
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(2)
+    raise TimeoutError(f"{running.name} not ready after {STARTUP_TIMEOUT_S}s:\n{running.log_tail()}")
+
+
+def _session_pids(sid: int) -> list[int]:
+    return [p.pid for p in procstats.snapshot().values() if p.sid == sid and p.pid != os.getpid() and p.state != "Z"]
+
+
+def stop(running: Running, timeout: float = 30) -> None:
+    """SIGTERM the process group, wait, then SIGKILL whatever is left of our session."""
+    pgid = running.process.pid
+    if running.process.poll() is None:
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            running.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + 20
+    while (left := _session_pids(running.sid)) and time.monotonic() < deadline:
+        for pid in left:  # started by us, in the session we created
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.5)
+    running.process.wait()
