@@ -81,6 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-other-load", type=float, default=0.35, help="re-measure a level when other processes used more than this share of the CPU (default: %(default)s; 1 disables)")
     p.add_argument("--retries", type=int, default=1, help="re-measurements per noisy level (default: %(default)s)")
     p.add_argument("--profile", default="", help=f"comma-separated process roles to sample with py-spy during the {PLOT_CONCURRENCY}-stream level (e.g. OpenAiIngress,ProxyActor,LLMServer)")
+    p.add_argument("--server-nice", type=int, default=0, help="run every server at this nice level (e.g. 5) so the load generator is not starved of CPU (default: %(default)s)")
     p.add_argument("--no-crosscheck", action="store_true", help="skip the harness-vs-vLLM-client cross-check")
     p.add_argument("--merge", action="store_true", help="update the systems run into the existing results.json instead of replacing it")
     p.add_argument("--render-only", action="store_true", help="only rewrite README.md and plots from results.json")
@@ -213,17 +214,24 @@ def _promote(src: Path, dst: Path) -> None:
 
 
 def run_system(name: str, spec: dict, model_dir: str, levels: list[int], profile: LoadProfile, raw: Path, do_crosscheck: bool,
-               max_other_load: float = 1.0, retries: int = 0, profile_roles: list[str] | None = None) -> dict:
+               max_other_load: float = 1.0, retries: int = 0, profile_roles: list[str] | None = None, server_nice: int = 0) -> dict:
     base, env = spec["base"], spec.get("env", {})
     result: dict[str, Any] = {"base": base, "env": env, "description": systems.DESCRIPTIONS.get(base, base), "levels": {}}
     sysdir = raw / name
     log(f"{name}: starting ({base}{' ' + str(env) if env else ''})")
-    try:
-        running = systems.start(base, model_dir, sysdir, extra_env=env)
-    except Exception as e:  # recorded, and the next system still runs
-        log(f"{name}: failed to start: {type(e).__name__}")
-        result["error"] = f"start failed: {e}"[:4000]
-        return result
+    running = None
+    for attempt in (1, 2):
+        try:
+            running = systems.start(base, model_dir, sysdir, extra_env=env, nice=server_nice)
+            break
+        except Exception as e:  # recorded, and the next system still runs
+            # A free port can be taken between choosing it and the server binding it
+            # (Ray's own processes pick random ports too): one more try on fresh ports.
+            log(f"{name}: failed to start (attempt {attempt}): {type(e).__name__}; log: {sysdir / 'server.log'}")
+            if attempt == 2:
+                result["error"] = f"start failed: {e}"[:4000]
+                return result
+            (sysdir / "server.log").replace(sysdir / "server-failed-start.log")
     result["command"] = " ".join(Path(running.command[0]).name if i == 0 else a for i, a in enumerate(running.command)).replace(str(systems.REPO) + "/", "").replace(model_dir, "$MODEL_DIR")
     result["startup_s"] = running.startup_s
     result["processes"] = procstats.engine_processes(running.sid)
@@ -303,12 +311,13 @@ def main(argv: list[str] | None = None) -> int:
                      "level_s": profile.level_s, "warmup_s": profile.warmup_s, "warmup_users": profile.warmup_users, "closed_loop": True},
             "concurrency": levels,
             "noise_policy": {"max_other_load": args.max_other_load, "retries": args.retries},
+            "server_nice": args.server_nice,
         },
     )
     results.setdefault("systems", {})
     started = time.monotonic()
     for name, spec in specs.items():
-        results["systems"][name] = run_system(name, spec, model_dir, levels, profile, raw, not args.no_crosscheck, args.max_other_load, args.retries, [r for r in args.profile.split(",") if r])
+        results["systems"][name] = run_system(name, spec, model_dir, levels, profile, raw, not args.no_crosscheck, args.max_other_load, args.retries, [r for r in args.profile.split(",") if r], args.server_nice)
         results_path.write_text(json.dumps(results, indent=2) + "\n")  # keep partial results
     results["wall_s"] = round(time.monotonic() - started, 1)
     results_path.write_text(json.dumps(results, indent=2) + "\n")

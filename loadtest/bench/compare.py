@@ -3,8 +3,13 @@
 The cross-check alternates the two clients against one running server: harness 1,
 client 1, harness 2, client 2, harness 3. Each client run is compared with the mean
 of the two harness runs that bracket it (A-B-A), which cancels slow drift in the
-machine's background load; the pair measured under the least background load is the
-headline, and the plain means of all runs are kept for reference.
+machine's background load. The goal is judged on the means over all runs; the pairs
+show how much single runs move.
+
+TTFT p50 is a fragile statistic for this workload: with identical requests in a closed
+loop the users fall into step (most requests start within a few ms of another), so
+the TTFT distribution is wide and bimodal (first-in-wave vs queued behind the wave's
+prefills) and its median jumps between the modes from run to run. TTFT mean is stable.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ METRICS = {
     "tpot_p50": ("tpot_ms", "p50"),
 }
 GOAL_PCT = 10.0
-GOAL_METRICS = ("output_tok_s", "ttft_p50")
 
 
 def _get(run: dict, path: tuple[str, ...]) -> float:
@@ -59,8 +63,10 @@ def compare(harness_runs: list[dict], client_runs: list[dict]) -> dict:
         "mean_diff_pct": {k: pct(mean(harness_runs, p), mean(client_runs, p)) for k, p in METRICS.items()} if client_runs else {},
         "pairs": pairs,
         "quietest_pair": quietest,
-        "within_goal": bool(quietest) and all(
-            quietest["diff_pct"][k] is not None and abs(quietest["diff_pct"][k]) <= GOAL_PCT for k in GOAL_METRICS
-        ),
+        # Per metric, on the means over all runs: is the harness within GOAL_PCT of the client?
+        "within_goal": {
+            k: (v is not None and abs(v) <= GOAL_PCT)
+            for k, v in ({k: pct(mean(harness_runs, p), mean(client_runs, p)) for k, p in METRICS.items()} if client_runs else {}).items()
+        },
         "harness_spread_pct": spread,
     }
