@@ -1,14 +1,11 @@
-"""The real KubeRay operator turns a RayService into a RayCluster and its pods.
+"""kuberay-llm installed with helm: the real KubeRay operator builds the Ray cluster.
 
 Under kwok no Ray process runs, so the RayService never reports Ready (its status
-comes from the Ray dashboard). What is tested is what the operator creates: the
-RayCluster, and head and worker pods carrying the GPU resources, secret-backed
-environment and volumes that the RayService asked for.
-
-The `rayservice` fixture is the one place that deploys: for now a minimal manifest
-written here. Swapping in `helm install charts/kuberay-llm` changes only that fixture
-and the module constants the tests compare against (worker group, Secret, claim and
-mount names); the tests themselves read what the operator created.
+comes from the Ray dashboard). What is tested is what the chart and the operator
+create against a real API server: the RayService with the serve_app configuration,
+the RayCluster, and head and worker pods carrying the GPUs, secret-backed
+environment and volumes the preset asked for, placed by the real scheduler in a
+namespace that enforces the restricted Pod Security profile.
 """
 
 from __future__ import annotations
@@ -17,162 +14,109 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import pytest
+import yaml
 from kubernetes import client
 
-from tests.support.tools import versions
+from serve_app.config import AppConfig
+from tests.support.tools import REPO
 
-from .kube import RESTRICTED, Kube, Namespaces, create_bound_claim, describe_namespace, pods, wait_for
+from .kube import RESTRICTED, Kube, Namespaces, bind_pending_claims, describe_namespace, events_for, pods, wait_for
+from .releases import RELEASE, create_secret, history, manifest_objects, values_args, wait_release_gone
+
+CHART = REPO / "charts" / "kuberay-llm"
+PRESETS = REPO / "values" / "kuberay-llm"
+L4_PRESET = PRESETS / "llama-3.1-8b-2x1gpu.yaml"
+MULTINODE_PRESET = PRESETS / "llama-3.1-405b-tp8-pp4-multinode.yaml"
 
 RAY_GROUP, RAY_VERSION_API = "ray.io", "v1"
-RAYSERVICE_NAME = "llm"
-WORKER_GROUP = "gpu-l4"
+RAYSERVICE_NAME = f"{RELEASE}-kuberay-llm"
 GPU = "nvidia.com/gpu"
-WORKER_GPUS = "1"
-SECRET_NAME = "hf-token"
-SECRET_KEY = "token"
-SECRET_ENV = "HF_TOKEN"
-MODELS_CLAIM = "models"
-MODELS_VOLUME = "models"
-MODELS_MOUNT = "/models"
-SHM_VOLUME = "dshm"
-RAY_IMAGE = f"rayproject/ray:{versions()['RAY_VERSION']}-py311"
+GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
+# The Secrets the GPU presets name (their headers tell users to create them).
+HF_TOKEN_SECRET, HF_TOKEN_KEY, HF_TOKEN_ENV = "hf-token", "token", "HF_TOKEN"
+API_KEY_SECRET, API_KEY_KEY, API_KEY_ENV = "llm-api-key", "api-key", "SERVE_APP_API_KEY"
+MODEL_CACHE_VOLUME, MODEL_CACHE_MOUNT = "model-cache", "/models"
+SHM_VOLUME = "shm"
 
 OPERATOR_TIMEOUT_S = 90  # RayService -> RayCluster -> pods, by the operator
+SCHEDULED_TIMEOUT_S = 60
+GONE_TIMEOUT_S = 90
+
+
+def preset(path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+L4_GROUP = preset(L4_PRESET)["workerGroups"][0]
+MULTINODE_GROUP = preset(MULTINODE_PRESET)["workerGroups"][0]
 
 
 @dataclass(frozen=True)
-class DeployedRayService:
+class Release:
     namespace: str
-    name: str
+    name: str = RELEASE
 
 
-def restricted_container_security() -> dict:
-    return {
-        "runAsNonRoot": True,
-        "runAsUser": 1000,
-        "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
+def prepare_gpu_preset_namespace(kube: Kube, namespace: str) -> None:
+    create_secret(kube, namespace, HF_TOKEN_SECRET, HF_TOKEN_KEY, "hf_test_not_a_token")
+    create_secret(kube, namespace, API_KEY_SECRET, API_KEY_KEY, "test-api-key-not-secret")
 
 
-def ray_container(name: str, resources: dict, extra_mounts: list[dict] = ()) -> dict:
-    return {
-        "name": name,
-        "image": RAY_IMAGE,
-        "resources": resources,
-        "securityContext": restricted_container_security(),
-        "env": [{"name": SECRET_ENV, "valueFrom": {"secretKeyRef": {"name": SECRET_NAME, "key": SECRET_KEY}}}],
-        "volumeMounts": [{"name": MODELS_VOLUME, "mountPath": MODELS_MOUNT, "readOnly": True}, *extra_mounts],
-    }
+def install(helm, kube: Kube, namespace: str, values, *extra: str) -> None:
+    prepare_gpu_preset_namespace(kube, namespace)
+    helm("install", RELEASE, CHART, "--namespace", namespace, *values_args(values), *extra)
+    # the chart's model-cache claim: no provisioner here, so bind it to a static volume
+    bind_pending_claims(kube, namespace)
 
 
-def minimal_rayservice() -> dict:
-    """A RayService with a CPU head and one single-GPU worker group (restricted-safe)."""
-    pod_security = {"runAsNonRoot": True, "runAsUser": 1000, "fsGroup": 1000, "seccompProfile": {"type": "RuntimeDefault"}}
-    models = {"name": MODELS_VOLUME, "persistentVolumeClaim": {"claimName": MODELS_CLAIM, "readOnly": True}}
-    return {
-        "apiVersion": f"{RAY_GROUP}/{RAY_VERSION_API}",
-        "kind": "RayService",
-        "metadata": {"name": RAYSERVICE_NAME},
-        "spec": {
-            "serveConfigV2": "applications:\n  - name: llm\n    import_path: serve_app:app\n    route_prefix: /\n",
-            "rayClusterConfig": {
-                "rayVersion": versions()["RAY_VERSION"],
-                "headGroupSpec": {
-                    "rayStartParams": {"num-cpus": "0"},
-                    "template": {
-                        "spec": {
-                            "securityContext": pod_security,
-                            "containers": [
-                                ray_container(
-                                    "ray-head",
-                                    {"requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"memory": "4Gi"}},
-                                )
-                            ],
-                            "volumes": [models],
-                        }
-                    },
-                },
-                "workerGroupSpecs": [
-                    {
-                        "groupName": WORKER_GROUP,
-                        "replicas": 1,
-                        "minReplicas": 1,
-                        "maxReplicas": 1,
-                        "rayStartParams": {},
-                        "template": {
-                            "spec": {
-                                "securityContext": pod_security,
-                                "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-L4"},
-                                "tolerations": [{"key": GPU, "operator": "Exists", "effect": "NoSchedule"}],
-                                "containers": [
-                                    ray_container(
-                                        "ray-worker",
-                                        {
-                                            "requests": {"cpu": "4", "memory": "16Gi", GPU: WORKER_GPUS},
-                                            "limits": {"memory": "16Gi", GPU: WORKER_GPUS},
-                                        },
-                                        [{"name": SHM_VOLUME, "mountPath": "/dev/shm"}],
-                                    )
-                                ],
-                                "volumes": [models, {"name": SHM_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}}],
-                            }
-                        },
-                    }
-                ],
-            },
-        },
-    }
+def rayservice(kube: Kube, namespace: str) -> dict:
+    return kube.custom.get_namespaced_custom_object(RAY_GROUP, RAY_VERSION_API, namespace, "rayservices", RAYSERVICE_NAME)
 
 
-@pytest.fixture(scope="module")
-def rayservice(kube: Kube, namespaces: Namespaces) -> Iterator[DeployedRayService]:
-    """Deploy the RayService under test into a fresh restricted namespace; yield where it is."""
-    namespace = namespaces.create("kuberay", RESTRICTED)
-    try:
-        kube.core.create_namespaced_secret(
-            namespace,
-            client.V1Secret(metadata=client.V1ObjectMeta(name=SECRET_NAME), string_data={SECRET_KEY: "hf_test_not_a_token"}),
-        )
-        create_bound_claim(kube, namespace, MODELS_CLAIM, "10Gi", ["ReadOnlyMany"])
-        kube.custom.create_namespaced_custom_object(
-            RAY_GROUP, RAY_VERSION_API, namespace, "rayservices", minimal_rayservice()
-        )
-        yield DeployedRayService(namespace, RAYSERVICE_NAME)
-    finally:
-        namespaces.delete(namespace)
-
-
-def owned_rayclusters(kube: Kube, svc: DeployedRayService) -> list[dict]:
-    items = kube.custom.list_namespaced_custom_object(RAY_GROUP, RAY_VERSION_API, svc.namespace, "rayclusters")["items"]
+def owned_rayclusters(kube: Kube, namespace: str) -> list[dict]:
+    items = kube.custom.list_namespaced_custom_object(RAY_GROUP, RAY_VERSION_API, namespace, "rayclusters")["items"]
     return [
         rc
         for rc in items
-        if any(o["kind"] == "RayService" and o["name"] == svc.name for o in rc["metadata"].get("ownerReferences", []))
+        if any(o["kind"] == "RayService" and o["name"] == RAYSERVICE_NAME for o in rc["metadata"].get("ownerReferences", []))
     ]
 
 
-@pytest.fixture(scope="module")
-def raycluster(kube: Kube, rayservice: DeployedRayService) -> dict:
+def wait_raycluster(kube: Kube, namespace: str) -> dict:
     return wait_for(
-        f"the operator to create a RayCluster for RayService {rayservice.name}",
-        lambda: owned_rayclusters(kube, rayservice),
+        f"the operator to create a RayCluster for RayService {RAYSERVICE_NAME}",
+        lambda: owned_rayclusters(kube, namespace),
         OPERATOR_TIMEOUT_S,
-        lambda: describe_namespace(kube, rayservice.namespace),
+        lambda: describe_namespace(kube, namespace),
     )[0]
 
 
-@pytest.fixture(scope="module")
-def ray_pods(kube: Kube, rayservice: DeployedRayService, raycluster: dict) -> dict[str, client.V1Pod]:
-    """The head and the worker pod of the RayCluster, by node type, once both exist."""
-    name = raycluster["metadata"]["name"]
+def cluster_pods(kube: Kube, namespace: str, raycluster: dict, node_type: str) -> list[client.V1Pod]:
+    selector = {"ray.io/cluster": raycluster["metadata"]["name"], "ray.io/node-type": node_type}
+    return pods(kube, namespace, selector)
+
+
+def wait_cluster_pods(kube: Kube, namespace: str, raycluster: dict, workers: int) -> dict[str, list[client.V1Pod]]:
+    """The head pod and ``workers`` worker pods of the RayCluster, once all exist."""
 
     def probe():
-        found = {p.metadata.labels.get("ray.io/node-type"): p for p in pods(kube, rayservice.namespace, {"ray.io/cluster": name})}
-        return found if {"head", "worker"} <= found.keys() else None
+        found = {t: cluster_pods(kube, namespace, raycluster, t) for t in ("head", "worker")}
+        return found if len(found["head"]) == 1 and len(found["worker"]) == workers else None
 
-    return wait_for(f"head and worker pods of RayCluster {name}", probe, OPERATOR_TIMEOUT_S, lambda: describe_namespace(kube, rayservice.namespace))
+    return wait_for(
+        f"1 head and {workers} worker pods of RayCluster {raycluster['metadata']['name']}",
+        probe,
+        OPERATOR_TIMEOUT_S,
+        lambda: describe_namespace(kube, namespace),
+    )
+
+
+def wait_scheduled(kube: Kube, namespace: str, pod_names: list[str]) -> list[client.V1Pod]:
+    def probe():
+        found = [kube.core.read_namespaced_pod(n, namespace) for n in pod_names]
+        return found if all(p.spec.node_name for p in found) else None
+
+    return wait_for(f"pods {pod_names} to be scheduled", probe, SCHEDULED_TIMEOUT_S, lambda: describe_namespace(kube, namespace))
 
 
 def ray_container_of(pod: client.V1Pod) -> client.V1Container:
@@ -180,51 +124,181 @@ def ray_container_of(pod: client.V1Pod) -> client.V1Container:
     return pod.spec.containers[0]
 
 
-def test_operator_creates_one_raycluster_for_the_rayservice(kube: Kube, rayservice: DeployedRayService, raycluster: dict):
-    assert len(owned_rayclusters(kube, rayservice)) == 1
-    assert [g["groupName"] for g in raycluster["spec"]["workerGroupSpecs"]] == [WORKER_GROUP]
+def delete_and_wait_for_pods(kube: Kube, namespaces: Namespaces, namespace: str) -> None:
+    """Delete the namespace and wait until its pods are gone, so they free their GPUs."""
+    namespaces.delete(namespace)
+    wait_for(
+        f"the pods of namespace {namespace} to be deleted",
+        lambda: not kube.core.list_namespaced_pod(namespace).items,
+        GONE_TIMEOUT_S,
+    )
 
 
-def test_worker_pod_requests_the_gpus_of_its_group(ray_pods: dict[str, client.V1Pod]):
-    worker = ray_container_of(ray_pods["worker"])
-    assert worker.resources.limits[GPU] == WORKER_GPUS
-    assert worker.resources.requests[GPU] == WORKER_GPUS
+# ---------------------------------------------------------------- the reference preset, installed once
 
 
-def test_head_pod_requests_no_gpus(ray_pods: dict[str, client.V1Pod]):
-    head = ray_container_of(ray_pods["head"])
-    assert GPU not in (head.resources.limits or {})
-    assert GPU not in (head.resources.requests or {})
+@pytest.fixture(scope="module")
+def l4_release(helm, kube: Kube, namespaces: Namespaces) -> Iterator[Release]:
+    """The chart's reference preset (Llama 3.1 8B, 2 x 1 L4) installed into a restricted namespace."""
+    namespace = namespaces.create("kuberay-l4", RESTRICTED)
+    try:
+        install(helm, kube, namespace, L4_PRESET)
+        yield Release(namespace)
+    finally:
+        delete_and_wait_for_pods(kube, namespaces, namespace)
 
 
-def test_worker_pod_is_scheduled_on_a_gpu_node(kube: Kube, rayservice: DeployedRayService, ray_pods: dict[str, client.V1Pod]):
-    def scheduled():
-        pod = kube.core.read_namespaced_pod(ray_pods["worker"].metadata.name, rayservice.namespace)
-        return pod if pod.spec.node_name else None
+@pytest.fixture(scope="module")
+def l4_raycluster(kube: Kube, l4_release: Release) -> dict:
+    return wait_raycluster(kube, l4_release.namespace)
 
-    node = kube.core.read_node(wait_for("the worker pod to be scheduled", scheduled, OPERATOR_TIMEOUT_S).spec.node_name)
-    assert node.status.allocatable.get(GPU) == WORKER_GPUS
+
+@pytest.fixture(scope="module")
+def l4_pods(kube: Kube, l4_release: Release, l4_raycluster: dict) -> dict[str, list[client.V1Pod]]:
+    return wait_cluster_pods(kube, l4_release.namespace, l4_raycluster, workers=L4_GROUP["replicas"])
+
+
+def test_rayservice_carries_a_serve_config_that_serve_app_accepts(kube: Kube, l4_release: Release):
+    svc = rayservice(kube, l4_release.namespace)
+    [app] = yaml.safe_load(svc["spec"]["serveConfigV2"])["applications"]
+    assert app["import_path"] == "serve_app:build_app"
+    config = AppConfig.model_validate(app["args"])
+    assert [m.id for m in config.models] == [m["id"] for m in preset(L4_PRESET)["models"]]
+
+
+def test_operator_creates_one_raycluster_with_the_preset_worker_group(kube: Kube, l4_release: Release, l4_raycluster: dict):
+    assert len(owned_rayclusters(kube, l4_release.namespace)) == 1
+    [group] = l4_raycluster["spec"]["workerGroupSpecs"]
+    assert (group["groupName"], group["replicas"]) == (L4_GROUP["groupName"], L4_GROUP["replicas"])
+
+
+def test_each_worker_pod_requests_the_gpus_of_its_group(l4_pods: dict[str, list[client.V1Pod]]):
+    for pod in l4_pods["worker"]:
+        resources = ray_container_of(pod).resources
+        assert (resources.requests[GPU], resources.limits[GPU]) == (str(L4_GROUP["gpus"]), str(L4_GROUP["gpus"]))
+
+
+def test_worker_pods_land_on_separate_single_gpu_l4_nodes(kube: Kube, l4_release: Release, l4_pods: dict[str, list[client.V1Pod]]):
+    scheduled = wait_scheduled(kube, l4_release.namespace, [p.metadata.name for p in l4_pods["worker"]])
+    nodes = [kube.core.read_node(p.spec.node_name) for p in scheduled]
+    assert {n.metadata.labels.get(GPU_PRODUCT_LABEL) for n in nodes} == {"NVIDIA-L4"}
+    # each fake L4 node has one GPU: two 1-GPU workers must be spread over two nodes
+    assert len({n.metadata.name for n in nodes}) == len(nodes) == L4_GROUP["replicas"]
+
+
+def test_head_pod_requests_no_gpus_and_runs_on_a_cpu_node(kube: Kube, l4_release: Release, l4_pods: dict[str, list[client.V1Pod]]):
+    [head] = l4_pods["head"]
+    resources = ray_container_of(head).resources
+    assert GPU not in (resources.limits or {}) and GPU not in (resources.requests or {})
+    [head] = wait_scheduled(kube, l4_release.namespace, [head.metadata.name])
+    assert GPU_PRODUCT_LABEL not in (kube.core.read_node(head.spec.node_name).metadata.labels or {})
 
 
 @pytest.mark.parametrize("node_type", ["head", "worker"])
-def test_ray_pods_take_the_secret_env_from_its_secret(ray_pods: dict[str, client.V1Pod], node_type: str):
-    env = {e.name: e for e in ray_container_of(ray_pods[node_type]).env or []}
-    ref = env[SECRET_ENV].value_from.secret_key_ref
-    assert (ref.name, ref.key) == (SECRET_NAME, SECRET_KEY)
-    assert env[SECRET_ENV].value is None
+@pytest.mark.parametrize(("env_name", "secret", "key"), [(HF_TOKEN_ENV, HF_TOKEN_SECRET, HF_TOKEN_KEY), (API_KEY_ENV, API_KEY_SECRET, API_KEY_KEY)])
+def test_ray_pods_read_tokens_from_their_secrets(l4_pods: dict[str, list[client.V1Pod]], node_type: str, env_name: str, secret: str, key: str):
+    for pod in l4_pods[node_type]:
+        env = {e.name: e for e in ray_container_of(pod).env or []}
+        assert env[env_name].value is None
+        ref = env[env_name].value_from.secret_key_ref
+        assert (ref.name, ref.key) == (secret, key)
 
 
 @pytest.mark.parametrize("node_type", ["head", "worker"])
-def test_ray_pods_mount_the_model_claim(ray_pods: dict[str, client.V1Pod], node_type: str):
-    pod = ray_pods[node_type]
-    volumes = {v.name: v for v in pod.spec.volumes}
-    assert volumes[MODELS_VOLUME].persistent_volume_claim.claim_name == MODELS_CLAIM
-    mounts = {m.name: m for m in ray_container_of(pod).volume_mounts}
-    assert (mounts[MODELS_VOLUME].mount_path, mounts[MODELS_VOLUME].read_only) == (MODELS_MOUNT, True)
+def test_ray_pods_mount_the_model_cache_claim(l4_pods: dict[str, list[client.V1Pod]], node_type: str):
+    for pod in l4_pods[node_type]:
+        claim = {v.name: v for v in pod.spec.volumes}[MODEL_CACHE_VOLUME].persistent_volume_claim
+        assert claim.claim_name == f"{RELEASE}-kuberay-llm-model-cache"
+        assert MODEL_CACHE_MOUNT in {m.mount_path for m in ray_container_of(pod).volume_mounts if m.name == MODEL_CACHE_VOLUME}
 
 
-def test_worker_pod_mounts_its_shared_memory_volume(ray_pods: dict[str, client.V1Pod]):
-    pod = ray_pods["worker"]
-    shm = {v.name: v for v in pod.spec.volumes}[SHM_VOLUME]
-    assert shm.empty_dir.medium == "Memory"
-    assert "/dev/shm" in {m.mount_path for m in ray_container_of(pod).volume_mounts if m.name == SHM_VOLUME}
+def test_worker_pods_mount_shared_memory_of_the_preset_size(l4_pods: dict[str, list[client.V1Pod]]):
+    for pod in l4_pods["worker"]:
+        shm = {v.name: v for v in pod.spec.volumes}[SHM_VOLUME]
+        assert (shm.empty_dir.medium, shm.empty_dir.size_limit) == ("Memory", L4_GROUP["shmSize"])
+        assert "/dev/shm" in {m.mount_path for m in ray_container_of(pod).volume_mounts if m.name == SHM_VOLUME}
+
+
+def test_every_pod_the_operator_made_was_admitted_as_restricted(kube: Kube, l4_release: Release, l4_raycluster: dict, l4_pods):
+    labels = kube.core.read_namespace(l4_release.namespace).metadata.labels
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    # the operator records a failed pod creation (e.g. a Pod Security rejection) as an event
+    failures = [e.message for e in events_for(kube, l4_release.namespace, "RayCluster", l4_raycluster["metadata"]["name"]) if e.type == "Warning"]
+    assert not failures
+    for pod in [*l4_pods["head"], *l4_pods["worker"]]:
+        assert pod.spec.security_context.run_as_non_root is True
+        for c in [*pod.spec.containers, *(pod.spec.init_containers or [])]:
+            assert c.security_context.allow_privilege_escalation is False, c.name
+            assert c.security_context.capabilities.drop == ["ALL"], c.name
+
+
+# ---------------------------------------------------------------- multi-host
+
+
+def test_multinode_replica_asks_its_hosts_together_and_waits_for_gpus(helm, kube: Kube, namespaces: Namespaces):
+    """405B TP8 x PP4: one replica is 4 pods of 8 GPUs; the 2 fake H100 nodes hold 2 of them."""
+    namespace = namespaces.create("kuberay-multinode", RESTRICTED)
+    try:
+        install(helm, kube, namespace, MULTINODE_PRESET)
+        raycluster = wait_raycluster(kube, namespace)
+        hosts = MULTINODE_GROUP["numOfHosts"] * MULTINODE_GROUP["replicas"]
+        workers = wait_cluster_pods(kube, namespace, raycluster, workers=hosts)["worker"]
+        assert all(ray_container_of(p).resources.limits[GPU] == str(MULTINODE_GROUP["gpus"]) for p in workers)
+
+        def placement():
+            current = [kube.core.read_namespaced_pod(p.metadata.name, namespace) for p in workers]
+            placed = [p for p in current if p.spec.node_name]
+            waiting = [
+                p for p in current
+                if any(c.type == "PodScheduled" and c.reason == "Unschedulable" and f"Insufficient {GPU}" in (c.message or "") for c in p.status.conditions or [])
+            ]
+            return (placed, waiting) if len(placed) + len(waiting) == hosts and len(placed) == 2 else None
+
+        placed, waiting = wait_for("2 hosts placed and 2 waiting for GPUs", placement, SCHEDULED_TIMEOUT_S, lambda: describe_namespace(kube, namespace))
+        assert len({p.spec.node_name for p in placed}) == 2
+        assert len(waiting) == hosts - 2
+    finally:
+        delete_and_wait_for_pods(kube, namespaces, namespace)
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+def test_upgrade_changes_the_rayservice_in_place(helm, kube: Kube, namespace: str):
+    install(helm, kube, namespace, L4_PRESET)
+    before = rayservice(kube, namespace)
+
+    helm("upgrade", RELEASE, CHART, "--namespace", namespace, *values_args(L4_PRESET), "--set", "models[0].maxQueuedRequests=128")
+
+    after = rayservice(kube, namespace)
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    [app] = yaml.safe_load(after["spec"]["serveConfigV2"])["applications"]
+    assert app["args"]["models"][0]["max_queued_requests"] == 128
+    assert [(h["revision"], h["status"]) for h in history(helm, namespace)] == [(1, "superseded"), (2, "deployed")]
+
+
+def test_rollback_restores_the_previous_serve_config(helm, kube: Kube, namespace: str):
+    install(helm, kube, namespace, L4_PRESET)
+    installed = rayservice(kube, namespace)["spec"]["serveConfigV2"]
+    helm("upgrade", RELEASE, CHART, "--namespace", namespace, *values_args(L4_PRESET), "--set", "models[0].maxQueuedRequests=128")
+
+    helm("rollback", RELEASE, "1", "--namespace", namespace)
+
+    assert rayservice(kube, namespace)["spec"]["serveConfigV2"] == installed
+    assert "Rollback to 1" in history(helm, namespace)[-1]["description"]
+
+
+def test_uninstall_removes_the_ray_cluster_and_keeps_the_model_cache(helm, kube: Kube, namespace: str):
+    install(helm, kube, namespace, L4_PRESET)
+    wait_raycluster(kube, namespace)
+    installed = [o for o in manifest_objects(helm, namespace) if o[1] != "PersistentVolumeClaim"]
+
+    helm("uninstall", RELEASE, "--namespace", namespace, "--wait", "--timeout", f"{GONE_TIMEOUT_S}s")
+
+    wait_release_gone(kube, namespace, installed)
+    wait_for("the operator's RayCluster to be garbage-collected", lambda: not owned_rayclusters(kube, namespace), GONE_TIMEOUT_S)
+    wait_for("the Ray pods to be deleted", lambda: not pods(kube, namespace, {"ray.io/is-ray-node": "yes"}), GONE_TIMEOUT_S)
+    # modelCache.keep (default true): the weights survive a reinstall
+    [claim] = kube.core.list_namespaced_persistent_volume_claim(namespace).items
+    assert claim.metadata.annotations.get("helm.sh/resource-policy") == "keep"
+    assert claim.metadata.deletion_timestamp is None

@@ -8,12 +8,10 @@ helm's release lifecycle against a real API server.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import yaml
-from kubernetes import client, dynamic
-from kubernetes.client.exceptions import ApiException
+from kubernetes import client
 
 from tests.support.tools import REPO
 
@@ -27,6 +25,7 @@ from .kube import (
     wait_deployment_available,
     wait_for,
 )
+from .releases import RELEASE, create_secret, history, manifest_objects, values_args, wait_release_gone
 
 CHART = REPO / "charts" / "vllm-standalone"
 PRESETS = REPO / "values" / "vllm-standalone"
@@ -36,7 +35,6 @@ EXISTING_CLAIM = Path(__file__).parent / "values" / "cpu-tiny-existing-claim.yam
 TINY_CLAIM = "tiny-models"  # named in EXISTING_CLAIM
 TINY_CLAIM_SIZE = "1Gi"
 HF_TOKEN_SECRET = "hf-token"  # named by the GPU presets
-RELEASE = "llm"
 
 GPU = "nvidia.com/gpu"
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
@@ -50,7 +48,6 @@ MAX_NUM_SEQS_UPGRADED = MAX_NUM_SEQS_INSTALLED + 1
 AVAILABLE_TIMEOUT_S = 90
 SCHEDULED_TIMEOUT_S = 60
 UNSCHEDULABLE_TIMEOUT_S = 60
-GONE_TIMEOUT_S = 60
 HELM_WAIT = ("--wait", "--timeout", f"{AVAILABLE_TIMEOUT_S}s")
 
 
@@ -58,10 +55,6 @@ HELM_WAIT = ("--wait", "--timeout", f"{AVAILABLE_TIMEOUT_S}s")
 
 def release_selector(release: str = RELEASE) -> dict[str, str]:
     return {"app.kubernetes.io/instance": release, "app.kubernetes.io/component": "engine"}
-
-
-def values_args(*files: Path) -> list[str]:
-    return [arg for f in files for arg in ("--values", str(f))]
 
 
 def install_cpu_tiny(helm, kube: Kube, namespace: str, *extra: str) -> None:
@@ -76,10 +69,7 @@ def upgrade_cpu_tiny(helm, namespace: str, *extra: str) -> None:
 
 def install_h100_preset(helm, kube: Kube, namespace: str, *extra: str) -> None:
     """The 70B preset as shipped (plus `extra`), with the Secret and volume it expects."""
-    kube.core.create_namespaced_secret(
-        namespace,
-        client.V1Secret(metadata=client.V1ObjectMeta(name=HF_TOKEN_SECRET), string_data={"token": "hf_test_not_a_token"}),
-    )
+    create_secret(kube, namespace, HF_TOKEN_SECRET, "token", "hf_test_not_a_token")
     helm("install", RELEASE, CHART, "--namespace", namespace, *values_args(H100_TP4), *extra)
     # The preset's weights claim: no provisioner here, so bind it to a static volume.
     bind_pending_claims(kube, namespace)
@@ -108,10 +98,6 @@ def scheduled_engine_pod(kube: Kube, namespace: str) -> client.V1Pod:
 def engine_gpu_limit(pod: client.V1Pod) -> str | None:
     container = next(c for c in pod.spec.containers if c.name == "vllm")
     return (container.resources.limits or {}).get(GPU)
-
-
-def history(helm, namespace: str) -> list[dict]:
-    return json.loads(helm("history", RELEASE, "--namespace", namespace, "--output", "json").stdout)
 
 
 # ---------------------------------------------------------------- install
@@ -217,33 +203,12 @@ def test_rollback_restores_the_previous_values(helm, kube: Kube, namespace: str)
 
 def test_uninstall_leaves_no_chart_owned_objects_behind(helm, kube: Kube, namespace: str):
     install_cpu_tiny(helm, kube, namespace, *HELM_WAIT)
-    manifest = helm("get", "manifest", RELEASE, "--namespace", namespace).stdout
-    installed = [(d["apiVersion"], d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(manifest) if d]
+    installed = manifest_objects(helm, namespace)
     assert installed, "the release installed nothing"
 
     helm("uninstall", RELEASE, "--namespace", namespace, *HELM_WAIT)
 
-    resources = dynamic.DynamicClient(kube.api).resources
-
-    def exists(api_version: str, kind: str, name: str) -> bool:
-        try:
-            resources.get(api_version=api_version, kind=kind).get(name=name, namespace=namespace)
-            return True
-        except ApiException as e:
-            if e.status == 404:
-                return False
-            raise
-
-    instance = f"app.kubernetes.io/instance={RELEASE}"
-
-    def leftovers() -> list[str]:
-        left = [f"{kind}/{name}" for api_version, kind, name in installed if exists(api_version, kind, name)]
-        left += [f"Pod/{p.metadata.name}" for p in kube.core.list_namespaced_pod(namespace, label_selector=instance).items]
-        left += [f"ReplicaSet/{r.metadata.name}" for r in kube.apps.list_namespaced_replica_set(namespace, label_selector=instance).items]
-        left += [f"Secret/{s.metadata.name}" for s in kube.core.list_namespaced_secret(namespace, label_selector=f"owner=helm,name={RELEASE}").items]
-        return left
-
-    wait_for("every object of the release to be deleted", lambda: not leftovers(), GONE_TIMEOUT_S, lambda: f"left: {leftovers()}")
+    wait_release_gone(kube, namespace, installed)
     # the claim the user created for the model is not the chart's and must survive
     assert kube.core.read_namespaced_persistent_volume_claim(TINY_CLAIM, namespace).status.phase == "Bound"
 
