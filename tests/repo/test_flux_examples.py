@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.helm import template
 from tests.support.kubeconform import validate
 from tests.support.tools import REPO
 
@@ -34,3 +35,17 @@ def test_example_refers_to_files_that_exist(path: Path):
         assert (REPO / spec["chart"] / "Chart.yaml").is_file()
         for values in spec.get("valuesFiles", []):
             assert (REPO / values).is_file(), values
+
+
+@pytest.mark.parametrize("path", [p for p in EXAMPLES if "helmrelease" in p.name], ids=lambda p: p.name)
+def test_helmrelease_values_render_with_its_chart(path: Path, tmp_path: Path):
+    """What helm-controller would install: the chart's values, then valuesFiles in order, then `values`."""
+    [release] = [d for d in yaml.safe_load_all(path.read_text()) if d["kind"] == "HelmRelease"]
+    spec = release["spec"]
+    inline = tmp_path / "inline-values.yaml"
+    inline.write_text(yaml.safe_dump(spec.get("values", {})))
+    files = [REPO / f for f in spec["chart"]["spec"].get("valuesFiles", [])] + [inline]
+
+    rendered = template(REPO / spec["chart"]["spec"]["chart"], files, release=release["metadata"]["name"], namespace=release["metadata"]["namespace"])
+
+    assert rendered.docs, "the release renders nothing"
