@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from tests.security import cases
+from tests.security.credentials import credential_keys
 from tests.security.pods import pod_specs
 from tests.support import helm
-from tests.security.test_secrets import CREDENTIAL_KEY, SENTINELS, leaves
 
 PRESETS = [c for c in cases.cases(cases.WORKLOAD_CHARTS) if c.is_preset]
 SHARED = [c for c in PRESETS if c.name not in cases.LOCAL_PRESETS]
@@ -58,4 +58,4 @@ def test_shared_cluster_presets_require_an_api_key_from_an_existing_secret(case:
 @pytest.mark.parametrize("case", PRESETS, ids=[c.id for c in PRESETS])
 def test_presets_never_carry_credential_values(case: cases.Case) -> None:
     preset = helm.load_yaml(case.values) or {}
-    assert not [k for k in leaves(preset) if k in SENTINELS[case.chart] or CREDENTIAL_KEY.search(k)]
+    assert not credential_keys(preset)

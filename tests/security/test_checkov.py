@@ -15,6 +15,7 @@ import pytest
 
 from tests.security import cases, skips
 from tests.support.checkov import Finding
+from tests.support.tools import REPO, tool_home, versions
 
 CASES = cases.cases()
 SKIPS = skips.load()
@@ -73,3 +74,12 @@ def test_skip_entries_name_a_check_charts_kinds_and_a_one_line_reason() -> None:
         assert isinstance(e["why"], str) and 20 <= len(e["why"]) <= 200 and "\n" not in e["why"].strip(), e
     scopes = [(e["id"], tuple(e["charts"]), tuple(e["kinds"])) for e in entries]
     assert len(scopes) == len(set(scopes)), "one entry per check id, charts and kinds"
+
+
+def test_checkov_is_the_pinned_version_with_the_locked_closure() -> None:
+    """ci/bootstrap rebuilds checkov when requirements/checkov.txt changes; a stale install fails here."""
+    lock = (REPO / "requirements" / "checkov.txt").read_text()
+    pins = [line for line in lock.splitlines() if line and not line.startswith("#")]
+    assert f"checkov=={versions()['CHECKOV_VERSION']}" in pins
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+\-]+", p) for p in pins), pins
+    assert (tool_home("checkov") / "requirements.txt").read_text() == lock, "run `make bootstrap`"

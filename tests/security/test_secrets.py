@@ -8,29 +8,16 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.security import cases
+from tests.security.credentials import SENTINELS, credential_keys
 from tests.security.pods import pod_specs
 from tests.support import helm
 
-# values key (dotted) -> sentinel, per chart: every key that carries a credential.
-SENTINELS = {
-    "kuberay-llm": {
-        "auth.apiKey": "sentinel-api-key-7f3a9c",
-        "huggingface.token.value": "sentinel-hf-token-2b8e41",
-    },
-    "vllm-standalone": {
-        "apiKey.value": "sentinel-api-key-d04c7e",
-        "huggingface.token.value": "sentinel-hf-token-91f2aa",
-        "s3.credentials.accessKeyId": "sentinel-s3-key-id-5c61",
-        "s3.credentials.secretAccessKey": "sentinel-s3-secret-e8d2",
-    },
-    "observability": {},
-}
 # The switches that make each chart create its own Secrets from those values.
 ENABLE = {
     "kuberay-llm": {"auth": {"enabled": True, "existingSecret": ""}, "huggingface": {"token": {"existingSecret": ""}}},
@@ -41,22 +28,12 @@ ENABLE = {
     },
     "observability": {},
 }
-# Leaf keys of a values.yaml that look like credentials (apiKeyEnv, secretKey, ... are names).
-CREDENTIAL_KEY = re.compile(r"(?i)(^|\.)(apikey(\.value)?|token\.value|accesskeyid|secretaccesskey|password)$")
 CREDENTIAL_ENV = re.compile(r"TOKEN|API_KEY|SECRET|ACCESS_KEY|PASSWORD")
 # Command-line flags that would put a credential into the pod spec and `ps` output.
 CREDENTIAL_FLAG = re.compile(r"--(api-key|token|hf-token|aws-secret-access-key)(=|$)")
 ALWAYS_RENDERED = ("api-key", "hf-token")  # sentinel names whose Secret every workload render must hold
 
 CASES = cases.cases(cases.WORKLOAD_CHARTS)
-
-
-def leaves(node: Any, prefix: str = "") -> Iterator[str]:
-    if isinstance(node, dict) and node:
-        for key, value in node.items():
-            yield from leaves(value, f"{prefix}{key}.")
-    else:
-        yield prefix.rstrip(".")
 
 
 def nested(dotted: str, value: Any) -> dict:
@@ -86,7 +63,7 @@ def secret_payload(secret: dict) -> list[str]:
 def test_every_credential_key_in_values_yaml_gets_a_sentinel(chart: str) -> None:
     """A new credential value in a chart must be added to SENTINELS, or it goes unchecked."""
     values = helm.load_yaml(helm.CHARTS / chart / "values.yaml")
-    assert {k for k in leaves(values) if CREDENTIAL_KEY.search(k)} == set(SENTINELS[chart])
+    assert credential_keys(values) == set(SENTINELS[chart])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
