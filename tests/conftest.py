@@ -23,6 +23,7 @@ FOLDER_TIERS = {
     "presets": "render",
     "repo": "render",
     "config": "render",
+    "security": "render",
     "serve_app": "serve",
     "observability_live": "serve",
     "cluster": "cluster",

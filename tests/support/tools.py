@@ -22,6 +22,7 @@ TOOLS = {
     "ct": ("chart-testing", "CHART_TESTING_VERSION"),
     "helm-docs": ("helm-docs", "HELM_DOCS_VERSION"),
     "promtool": ("promtool", "PROMETHEUS_MODULE_VERSION"),
+    "checkov": ("checkov", "CHECKOV_VERSION"),
     "kube-apiserver": ("kubernetes", "KUBERNETES_VERSION"),
     "kube-controller-manager": ("kubernetes", "KUBERNETES_VERSION"),
     "kube-scheduler": ("kubernetes", "KUBERNETES_VERSION"),

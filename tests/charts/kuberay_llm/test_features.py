@@ -68,7 +68,10 @@ def by_name(docs: list[dict]) -> dict[str, dict]:
 
 
 def network_policy(rendered) -> dict:
-    return rendered.one("NetworkPolicy")
+    """The Ray pods' NetworkPolicy (the helm test pod has one of its own)."""
+    policies = [p for p in rendered.of_kind("NetworkPolicy") if p["metadata"]["labels"].get("app.kubernetes.io/component") != "test"]
+    assert len(policies) == 1, [p["metadata"]["name"] for p in policies]
+    return policies[0]
 
 
 def ingress_rule_ports(rule: dict) -> set[int]:

@@ -649,13 +649,13 @@ def test_pdb_min_available() -> None:
 # ---------------------------------------------------------------- network policy
 
 def test_networkpolicy_is_on_by_default_and_selects_every_engine() -> None:
-    policy = render(models=TWO_MODELS).one("NetworkPolicy")
+    policy = render(models=TWO_MODELS).one("NetworkPolicy", FULLNAME)
     assert policy["spec"]["podSelector"] == {"matchLabels": ENGINE_SELECTOR}
     assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
 
 
 def test_networkpolicy_admits_only_the_http_port_from_clients_prometheus_and_the_test() -> None:
-    policy = render(networkPolicy={"ingress": {"namespaces": ["ingress-nginx", "gateway-system"]}}).one("NetworkPolicy")
+    policy = render(networkPolicy={"ingress": {"namespaces": ["ingress-nginx", "gateway-system"]}}).one("NetworkPolicy", FULLNAME)
     rules = policy["spec"]["ingress"]
     assert all(r["ports"] == [{"port": "http", "protocol": "TCP"}] for r in rules)
     peers = [p for r in rules for p in r["from"]]
@@ -667,26 +667,26 @@ def test_networkpolicy_admits_only_the_http_port_from_clients_prometheus_and_the
 
 
 def test_networkpolicy_always_allows_dns_egress() -> None:
-    policy = render(networkPolicy={"egress": {"modelSources": {"enabled": False}}}).one("NetworkPolicy")
+    policy = render(networkPolicy={"egress": {"modelSources": {"enabled": False}}}).one("NetworkPolicy", FULLNAME)
     assert policy["spec"]["egress"] == [{"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]
 
 
 def test_networkpolicy_allows_https_to_model_sources_by_default() -> None:
-    egress = render().one("NetworkPolicy")["spec"]["egress"]
+    egress = render().one("NetworkPolicy", FULLNAME)["spec"]["egress"]
     assert {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443, "protocol": "TCP"}]} in egress
 
 
 def test_networkpolicy_extra_rules_are_appended() -> None:
     extra_in = {"from": [{"ipBlock": {"cidr": "10.1.0.0/16"}}], "ports": [{"port": 8000, "protocol": "TCP"}]}
     extra_out = {"to": [{"ipBlock": {"cidr": "10.2.0.0/16"}}], "ports": [{"port": 9000, "protocol": "TCP"}]}
-    spec = render(networkPolicy={"extraIngress": [extra_in], "extraEgress": [extra_out]}).one("NetworkPolicy")["spec"]
+    spec = render(networkPolicy={"extraIngress": [extra_in], "extraEgress": [extra_out]}).one("NetworkPolicy", FULLNAME)["spec"]
     assert spec["ingress"][-1] == extra_in and spec["egress"][-1] == extra_out
 
 
 def test_networkpolicy_without_allowed_callers_denies_all_ingress() -> None:
     spec = render(
         networkPolicy={"ingress": {"namespaces": [], "prometheus": {"enabled": False}}}, tests={"enabled": False}
-    ).one("NetworkPolicy")["spec"]
+    ).one("NetworkPolicy", FULLNAME)["spec"]
     assert spec["ingress"] == []
 
 
