@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .memory import Plan, estimate, gpu_memory, is_declared, misfit_message
+
 #: Keys users reach for from other tools, mapped to what this config calls them.
 RENAMED_KEYS = {
     "name": "id",
@@ -126,6 +128,24 @@ class LoRAConfig(StrictModel):
         return v
 
 
+class SizingConfig(StrictModel):
+    """What the GPU memory check needs to know about the model (see serve_app.memory).
+
+    Nothing declared: no check. With parameters_b or weights_gb declared, a placement
+    whose weights and one max_model_len sequence of KV cache cannot fit the GPUs at
+    gpu_memory_utilization is rejected (by the charts at render time, and here).
+    """
+
+    enforce: bool = Field(True, description="Reject a placement the estimate says cannot fit; false only reports it.")
+    parameters_b: float | None = Field(None, gt=0, description="Parameters in billions (e.g. 8.03 for Llama 3.1 8B); weights = parameters x bytes of the dtype or quantization.")
+    weights_gb: float | None = Field(None, gt=0, description="Weight size in GB, when known (overrides parameters_b for the weights).")
+    gpu_memory_gb: float | None = Field(None, gt=0, description="Memory per GPU in GB; default: from accelerator.gpu_type (T4, V100, L4, A10G, L40S, A100, A100-40G, A100-80G, H100, H200, B200, AMD-Instinct-MI300X-OAM).")
+    num_layers: int | None = Field(None, ge=1, description="Hidden layers (num_hidden_layers of the model's config.json); with hidden_size and num_attention_heads it makes the KV cache estimate exact.")
+    hidden_size: int | None = Field(None, ge=1, description="Hidden size (hidden_size of config.json).")
+    num_attention_heads: int | None = Field(None, ge=1, description="Attention heads (num_attention_heads of config.json).")
+    num_kv_heads: int | None = Field(None, ge=1, description="Key/value heads (num_key_value_heads of config.json); default: num_attention_heads.")
+
+
 class ModelConfig(StrictModel):
     """One served model: where its weights are, how it runs, how it scales."""
 
@@ -139,6 +159,28 @@ class ModelConfig(StrictModel):
     max_ongoing_requests: int = Field(64, ge=1, description="Requests a replica works on at once; more wait in the router's queue.")
     max_queued_requests: int = Field(256, ge=-1, description="Requests that may wait for a replica before new ones get 503 (-1: unbounded, not recommended).")
     env: dict[str, str] = Field(default_factory=dict, description="Environment variables for the engine's workers (no secrets: use the pod's secretKeyRef env).")
+    sizing: SizingConfig = Field(default_factory=SizingConfig, description="Model size for the GPU memory check (nothing declared: no check).")
+
+    @model_validator(mode="after")
+    def _fits_gpu_memory(self) -> "ModelConfig":
+        plan = self.sizing_plan()
+        if self.accelerator.kind != "GPU" or not is_declared(plan):
+            return self
+        if gpu_memory(plan) is None:
+            raise ValueError(f"sizing: GPU memory unknown for accelerator.gpu_type {self.accelerator.gpu_type!r}; set sizing.gpu_memory_gb (or sizing.enforce false)") if self.sizing.enforce else self
+        if self.sizing.enforce and not estimate(plan).fits:
+            raise ValueError(f"sizing: {self.id} {misfit_message(plan)}")
+        return self
+
+    def sizing_plan(self) -> Plan:
+        """This model's placement, as serve_app.sizing estimates it."""
+        s, e = self.sizing, self.engine
+        return Plan(
+            parameters_b=s.parameters_b, weights_gb=s.weights_gb, gpu_type=self.accelerator.gpu_type, gpu_memory_gb=s.gpu_memory_gb,
+            num_layers=s.num_layers, hidden_size=s.hidden_size, num_attention_heads=s.num_attention_heads, num_kv_heads=s.num_kv_heads,
+            dtype=e.dtype, quantization=e.quantization, tensor_parallel_size=e.tensor_parallel_size, pipeline_parallel_size=e.pipeline_parallel_size,
+            gpu_memory_utilization=e.gpu_memory_utilization, max_model_len=e.max_model_len,
+        )
 
     @property
     def model_source(self) -> str:

@@ -342,3 +342,38 @@ matchExpressions:
 {{- end -}}
 {{- toJson $ids -}}
 {{- end -}}
+
+{{/* The sizing plan (see _sizing.tpl) of every GPU model, as JSON {"<index>": plan}; a model's accelerator.gpuType names its GPU. */}}
+{{- define "kuberay-llm.sizingPlans" -}}
+{{- $plans := dict -}}
+{{- range $i, $m := .Values.models -}}
+{{- $acc := $m.accelerator | default dict -}}
+{{- if ne ($acc.kind | default "GPU") "CPU" -}}
+{{- $s := $m.sizing | default dict -}}
+{{- $e := $m.engine | default dict -}}
+{{- $_ := set $plans (toString $i) (dict
+  "id" (toString $m.id)
+  "enforce" (ternary true $s.enforce (kindIs "invalid" $s.enforce))
+  "parametersB" $s.parametersB "weightsGb" $s.weightsGb "gpuMemoryGb" $s.gpuMemoryGb
+  "numLayers" $s.numLayers "hiddenSize" $s.hiddenSize "numAttentionHeads" $s.numAttentionHeads "numKvHeads" $s.numKvHeads
+  "gpuType" $acc.gpuType "dtype" $e.dtype "quantization" $e.quantization
+  "tp" $e.tensorParallelSize "pp" $e.pipelineParallelSize "util" $e.gpuMemoryUtilization "maxModelLen" $e.maxModelLen
+) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $plans -}}
+{{- end -}}
+
+{{/* The RayService annotation value with the sizing estimate of every sized model, as JSON {"<model id>": estimate}; empty when no model is sized. */}}
+{{- define "kuberay-llm.sizingAnnotation" -}}
+{{- $out := dict -}}
+{{- range $i, $plan := include "kuberay-llm.sizingPlans" . | fromJson -}}
+{{- $e := include "llmstack.sizing.estimate" $plan | fromJson -}}
+{{- if and $e.declared $e.memoryKnown -}}
+{{- $_ := set $out $plan.id (omit $e "declared" "memoryKnown") -}}
+{{- end -}}
+{{- end -}}
+{{- with $out -}}
+{{- toJson . -}}
+{{- end -}}
+{{- end -}}

@@ -100,6 +100,18 @@ field it is about. All failures are reported together, one per line.
 {{- end -}}
 {{- end -}}
 
+{{- /* GPU memory sizing (see _sizing.tpl) */ -}}
+{{- range $i, $plan := include "kuberay-llm.sizingPlans" . | fromJson -}}
+{{- $e := include "llmstack.sizing.estimate" $plan | fromJson -}}
+{{- if and $plan.enforce $e.declared (not $e.memoryKnown) -}}
+{{- $errors = append $errors (printf "models[%s].sizing.gpuMemoryGb: GPU memory unknown for accelerator.gpuType %q; set sizing.gpuMemoryGb (or sizing.enforce: false)" $i (toString ($plan.gpuType | default ""))) -}}
+{{- else if $plan.enforce -}}
+{{- with include "llmstack.sizing.misfit" $plan -}}
+{{- $errors = append $errors (printf "models[%s].sizing: %s %s" $i $plan.id .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- /* Worker groups */ -}}
 {{- if not $groups -}}
 {{- $errors = append $errors "workerGroups: at least one worker group is needed (the head runs no Serve replicas)" -}}

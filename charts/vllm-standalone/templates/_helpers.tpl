@@ -323,6 +323,18 @@ llmstack.io/model: {{ . }}
 {{- fail (printf "%s: resources.%s must not list %s; the chart requests GPUs from gpu.count" $at $kind $m.gpu.resourceName) -}}
 {{- end -}}
 {{- end -}}
+{{- /* GPU memory sizing (see _sizing.tpl) */ -}}
+{{- with include "vllm-standalone.sizingPlan" $ctx | fromJson -}}
+{{- $e := include "llmstack.sizing.estimate" . | fromJson -}}
+{{- if and .enforce $e.declared (not $e.memoryKnown) -}}
+{{- fail (printf "%s: sizing.gpuMemoryGb: GPU memory unknown for sizing.gpuType %q; set sizing.gpuMemoryGb (or sizing.enforce: false)" $at .gpuType) -}}
+{{- end -}}
+{{- if .enforce -}}
+{{- with include "llmstack.sizing.misfit" . -}}
+{{- fail (printf "%s: sizing: %s %s" $at $m.name .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- /* Engine arguments */ -}}
 {{- range $arg := $m.engine.extraArgs -}}
 {{- $flag := splitList "=" $arg | first -}}
@@ -442,5 +454,30 @@ llmstack.io/model: {{ . }}
 {{- /* Monitoring */ -}}
 {{- if and $v.monitoring.serviceMonitor.enabled $v.monitoring.podMonitor.enabled -}}
 {{- fail "monitoring.serviceMonitor.enabled and monitoring.podMonitor.enabled are mutually exclusive (each would scrape every engine); enable one" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The sizing plan (see _sizing.tpl) of one merged model, as JSON; args: dict ctx, model. GPU models only: empty with the CPU image. */}}
+{{- define "vllm-standalone.sizingPlan" -}}
+{{- if ne .ctx.Values.image.variant "cpu" -}}
+{{- $s := .model.sizing -}}
+{{- $e := .model.engine -}}
+{{- toJson (dict
+  "enforce" $s.enforce
+  "parametersB" $s.parametersB "weightsGb" $s.weightsGb "gpuType" $s.gpuType "gpuMemoryGb" $s.gpuMemoryGb
+  "numLayers" $s.numLayers "hiddenSize" $s.hiddenSize "numAttentionHeads" $s.numAttentionHeads "numKvHeads" $s.numKvHeads
+  "dtype" $e.dtype "quantization" $e.quantization
+  "tp" $e.tensorParallelSize "pp" $e.pipelineParallelSize "util" $e.gpuMemoryUtilization "maxModelLen" $e.maxModelLen
+) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The sizing estimate of one model as the `llmstack.io/sizing` annotation value (JSON); empty when the model is not sized; args: dict ctx, model. */}}
+{{- define "vllm-standalone.sizingAnnotation" -}}
+{{- with include "vllm-standalone.sizingPlan" . -}}
+{{- $e := include "llmstack.sizing.estimate" (fromJson .) | fromJson -}}
+{{- if and $e.declared $e.memoryKnown -}}
+{{- toJson (omit $e "declared" "memoryKnown") -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}

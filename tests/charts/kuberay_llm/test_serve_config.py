@@ -48,6 +48,16 @@ EVERY_FIELD_CAMEL = {
     "maxOngoingRequests": 7,
     "maxQueuedRequests": 9,
     "env": {"VLLM_LOGGING_LEVEL": "DEBUG", "camelCaseVar": "kept as is"},
+    "sizing": {
+        "enforce": False,
+        "parametersB": 8.0,
+        "weightsGb": 16.5,
+        "gpuMemoryGb": 24.0,
+        "numLayers": 32,
+        "hiddenSize": 4096,
+        "numAttentionHeads": 32,
+        "numKvHeads": 8,
+    },
 }
 EVERY_FIELD_SNAKE = {
     "id": "every-field",
@@ -80,6 +90,16 @@ EVERY_FIELD_SNAKE = {
     "max_ongoing_requests": 7,
     "max_queued_requests": 9,
     "env": {"VLLM_LOGGING_LEVEL": "DEBUG", "camelCaseVar": "kept as is"},
+    "sizing": {
+        "enforce": False,
+        "parameters_b": 8.0,
+        "weights_gb": 16.5,
+        "gpu_memory_gb": 24.0,
+        "num_layers": 32,
+        "hidden_size": 4096,
+        "num_attention_heads": 32,
+        "num_kv_heads": 8,
+    },
 }
 GPU_GROUP = [{"groupName": "l4", "gpus": 2, "gpuType": "L4", "minReplicas": 1, "maxReplicas": 1}]
 
