@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .memory import Plan, estimate, gpu_memory, is_declared, misfit_message
+from .memory import Plan, Share, estimate, gpu_memory, is_declared, misfit_message, overcommit_message
 
 #: Keys users reach for from other tools, mapped to what this config calls them.
 RENAMED_KEYS = {
@@ -100,7 +100,7 @@ class AcceleratorConfig(StrictModel):
 
     kind: Literal["GPU", "CPU"] = Field("GPU", description="Device kind of the engine workers.")
     gpu_type: str | None = Field(None, description="Ray accelerator type (e.g. L4, A10G, H100) to pin replicas to that GPU type.")
-    gpu_fraction: float = Field(1.0, gt=0.0, le=1.0, description="Share of one GPU per engine worker (<1 packs several replicas onto one GPU).")
+    gpu_fraction: float = Field(1.0, gt=0.0, le=1.0, description="Share of one GPU per engine worker (<1 packs several replicas onto one GPU; needs tensor_parallel_size x pipeline_parallel_size = 1). gpu_memory_utilization stays a fraction of the whole GPU: replicas that may share one GPU must not sum above 0.9.")
     cpus_per_worker: float = Field(1.0, gt=0.0, description="CPUs reserved per engine worker bundle.")
 
     @model_validator(mode="after")
@@ -162,6 +162,14 @@ class ModelConfig(StrictModel):
     sizing: SizingConfig = Field(default_factory=SizingConfig, description="Model size for the GPU memory check (nothing declared: no check).")
 
     @model_validator(mode="after")
+    def _fraction_is_one_device(self) -> "ModelConfig":
+        # Ray may put every fractional bundle of a replica on the same GPU: tensor or
+        # pipeline parallel workers would then share one device.
+        if self.accelerator.gpu_fraction < 1 and self.engine.devices_per_replica > 1:
+            raise ValueError("accelerator.gpu_fraction < 1 needs tensor_parallel_size x pipeline_parallel_size = 1")
+        return self
+
+    @model_validator(mode="after")
     def _fits_gpu_memory(self) -> "ModelConfig":
         plan = self.sizing_plan()
         if self.accelerator.kind != "GPU" or not is_declared(plan):
@@ -213,6 +221,18 @@ class AppConfig(StrictModel):
             if m.id in seen:
                 raise ValueError(f"models[{i}].id '{m.id}' is used by an earlier model; ids must be unique")
             seen.add(m.id)
+        return self
+
+    @model_validator(mode="after")
+    def _shared_gpus_not_overcommitted(self) -> "AppConfig":
+        shares = [
+            Share(m.id, m.accelerator.gpu_type, m.accelerator.gpu_fraction, m.engine.gpu_memory_utilization, m.autoscaling.max_replicas)
+            for m in self.models
+            if m.accelerator.kind == "GPU" and m.accelerator.gpu_fraction < 1
+        ]
+        problems = [f"models[{self.models.index(self.model(s.id))}] ({s.id}): {msg}" for s in shares if (msg := overcommit_message(s, shares))]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def model(self, model_id: str) -> ModelConfig:

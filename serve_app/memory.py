@@ -197,3 +197,60 @@ def misfit_message(plan: Plan) -> str:
     )
 
 
+
+
+# --- Fractional GPUs ------------------------------------------------------------------
+
+#: Most of one GPU's memory that the vLLM engines sharing it may claim together (their
+#: gpu_memory_utilization summed): each engine process adds its own CUDA context and
+#: non-torch allocations outside that fraction.
+MAX_SHARED_GPU_UTILIZATION = 0.9
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class Share:
+    """One model's replicas as fractional GPU tenants (only models with gpu_fraction < 1)."""
+
+    id: str
+    gpu_type: str | None
+    gpu_fraction: float
+    gpu_memory_utilization: float
+    max_replicas: int
+
+
+def one_gpu_packing(share: Share, others: list[Share]) -> list[Share]:
+    """Replicas Ray may place on the GPU holding one replica of `share`: its own further
+    replicas first, then the other fractional models of its GPU type (list order), each
+    up to max_replicas, while their fractions fit one GPU. Deterministic, so the charts
+    name the same replicas."""
+    packing: list[Share] = []
+    total = 0.0
+    for candidate in [share, *(o for o in others if o.id != share.id and _same_pool(o, share))]:
+        for _ in range(candidate.max_replicas):
+            if total + candidate.gpu_fraction <= 1.0 + _EPSILON:
+                packing.append(candidate)
+                total += candidate.gpu_fraction
+    return packing
+
+
+def _same_pool(a: Share, b: Share) -> bool:
+    return not a.gpu_type or not b.gpu_type or a.gpu_type == b.gpu_type
+
+
+def overcommit_message(share: Share, shares: list[Share]) -> str | None:
+    """Why replicas sharing a GPU with `share` would claim too much of its memory, or None."""
+    packing = one_gpu_packing(share, shares)
+    used = sum(s.gpu_memory_utilization for s in packing)
+    if used <= MAX_SHARED_GPU_UTILIZATION + _EPSILON:
+        return None
+    counts: dict[str, int] = {}
+    for s in packing:
+        counts[s.id] = counts.get(s.id, 0) + 1
+    tenants = " + ".join(f"{n} x {i}" for i, n in counts.items())
+    fractions = sum(s.gpu_fraction for s in packing)
+    return (
+        f"one GPU can hold {tenants} (gpuFraction {fractions:.2f} in all), whose gpuMemoryUtilization sums to "
+        f"{used:.2f} > {MAX_SHARED_GPU_UTILIZATION:.2f}; keep each model's gpuMemoryUtilization at most "
+        f"{MAX_SHARED_GPU_UTILIZATION:.2f} x its gpuFraction"
+    )

@@ -112,6 +112,52 @@ field it is about. All failures are reported together, one per line.
 {{- end -}}
 {{- end -}}
 
+{{- /* Fractional GPUs (serve_app.memory.overcommit_message): the replicas Ray may pack onto one GPU must leave it headroom */ -}}
+{{- $shares := list -}}
+{{- range $i, $m := $v.models -}}
+{{- $acc := $m.accelerator | default dict -}}
+{{- $f := float64 (dig "gpuFraction" 1.0 $acc) -}}
+{{- if and (ne ($acc.kind | default "GPU") "CPU") (lt $f 1.0) -}}
+{{- $tp := int (dig "engine" "tensorParallelSize" 1 $m) -}}
+{{- $pp := int (dig "engine" "pipelineParallelSize" 1 $m) -}}
+{{- if gt (mul $tp $pp) 1 -}}
+{{- $errors = append $errors (printf "models[%d].accelerator.gpuFraction: %v < 1 needs tensorParallelSize x pipelineParallelSize = 1 (got %d x %d): Ray may place every fractional bundle of a replica on the same GPU" $i $f $tp $pp) -}}
+{{- end -}}
+{{- $shares = append $shares (dict "index" $i "id" (toString $m.id) "gpuType" (toString ($acc.gpuType | default "")) "fraction" $f "util" (float64 (dig "engine" "gpuMemoryUtilization" 0.9 $m)) "maxReplicas" (int (dig "autoscaling" "maxReplicas" 1 $m))) -}}
+{{- end -}}
+{{- end -}}
+{{- range $s := $shares -}}
+{{- $candidates := list $s -}}
+{{- range $o := $shares -}}
+{{- if and (ne $o.id $s.id) (or (not $o.gpuType) (not $s.gpuType) (eq $o.gpuType $s.gpuType)) -}}
+{{- $candidates = append $candidates $o -}}
+{{- end -}}
+{{- end -}}
+{{- $total := 0.0 -}}
+{{- $used := 0.0 -}}
+{{- $counts := dict -}}
+{{- $order := list -}}
+{{- range $c := $candidates -}}
+{{- range until (int $c.maxReplicas) -}}
+{{- if le (addf $total $c.fraction) 1.000000001 -}}
+{{- $total = addf $total $c.fraction -}}
+{{- $used = addf $used $c.util -}}
+{{- if not (hasKey $counts $c.id) -}}
+{{- $order = append $order $c.id -}}
+{{- end -}}
+{{- $_ := set $counts $c.id (add1 (get $counts $c.id | default 0)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if gt $used 0.900000001 -}}
+{{- $tenants := list -}}
+{{- range $id := $order -}}
+{{- $tenants = append $tenants (printf "%d x %s" (int (get $counts $id)) $id) -}}
+{{- end -}}
+{{- $errors = append $errors (printf "models[%d].engine.gpuMemoryUtilization: %s: one GPU can hold %s (gpuFraction %.2f in all), whose gpuMemoryUtilization sums to %.2f > 0.90; keep each model's gpuMemoryUtilization at most 0.90 x its gpuFraction" (int $s.index) $s.id (join " + " $tenants) $total $used) -}}
+{{- end -}}
+{{- end -}}
+
 {{- /* Worker groups */ -}}
 {{- if not $groups -}}
 {{- $errors = append $errors "workerGroups: at least one worker group is needed (the head runs no Serve replicas)" -}}
