@@ -159,6 +159,7 @@ class ModelConfig(StrictModel):
     max_ongoing_requests: int = Field(64, ge=1, description="Requests a replica works on at once; more wait in the router's queue.")
     max_queued_requests: int = Field(256, ge=-1, description="Requests that may wait for a replica before new ones get 503 (-1: unbounded, not recommended).")
     env: dict[str, str] = Field(default_factory=dict, description="Environment variables for the engine's workers (no secrets: use the pod's secretKeyRef env).")
+    graceful_shutdown_timeout_s: float = Field(120.0, gt=0, description="Seconds a draining replica (rolling update, scale-down, node drain) gets to finish in-flight requests; on spot nodes keep it within the cloud's preemption notice.")
     sizing: SizingConfig = Field(default_factory=SizingConfig, description="Model size for the GPU memory check (nothing declared: no check).")
 
     @model_validator(mode="after")

@@ -181,15 +181,75 @@ scalars replace, and unlike sprig's merge a false/0/"" in src does replace); arg
 {{- end -}}
 {{- end -}}
 
-{{/* Every entry of workerGroups deep-merged over workerDefaults, as JSON {"groups": [...]}. */}}
+{{/*
+Every entry of workerGroups deep-merged over workerDefaults, as JSON {"groups": [...]}.
+Spot groups also get spot.nodeSelector, spot.tolerations and spot.priorityClassName,
+`preStopSleepSeconds`, and by default a terminationGracePeriodSeconds covering the
+preStop pause plus the longest Serve graceful shutdown of the models.
+*/}}
 {{- define "kuberay-llm.workerGroups" -}}
 {{- $groups := list -}}
+{{- $spot := .Values.spot -}}
 {{- range .Values.workerGroups -}}
 {{- $group := deepCopy $.Values.workerDefaults -}}
 {{- include "kuberay-llm.deepMerge" (list $group (deepCopy .)) -}}
+{{- if $group.spot -}}
+{{- $_ := set $group "nodeSelector" (merge (deepCopy $spot.nodeSelector) ($group.nodeSelector | default dict)) -}}
+{{- $_ := set $group "tolerations" (concat ($group.tolerations | default list) $spot.tolerations) -}}
+{{- with $spot.priorityClassName -}}
+{{- $_ := set $group "priorityClassName" . -}}
+{{- end -}}
+{{- $_ := set $group "preStopSleepSeconds" (int $spot.preStopSleepSeconds) -}}
+{{- if kindIs "invalid" $group.terminationGracePeriodSeconds -}}
+{{- $_ := set $group "terminationGracePeriodSeconds" (include "kuberay-llm.spotDrainSeconds" $ | int) -}}
+{{- end -}}
+{{- end -}}
 {{- $groups = append $groups $group -}}
 {{- end -}}
 {{- toJson (dict "groups" $groups) -}}
+{{- end -}}
+
+{{/* Seconds a spot worker needs to drain: spot.preStopSleepSeconds + the largest models[].gracefulShutdownTimeoutS (serve_app's default 120), rounded up. */}}
+{{- define "kuberay-llm.spotDrainSeconds" -}}
+{{- $longest := 0.0 -}}
+{{- range .Values.models -}}
+{{- $longest = maxf $longest (float64 (.gracefulShutdownTimeoutS | default 120)) -}}
+{{- end -}}
+{{- add (int .Values.spot.preStopSleepSeconds) (int (ceil $longest)) -}}
+{{- end -}}
+
+{{/* Names of the worker groups with spot: true, as a JSON list. */}}
+{{- define "kuberay-llm.spotGroupNames" -}}
+{{- $names := list -}}
+{{- range .Values.workerGroups -}}
+{{- if (hasKey . "spot" | ternary .spot $.Values.workerDefaults.spot) -}}
+{{- $names = append $names .groupName -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/* The head's scheduling fields: head.* plus, when some worker group is spot, a required node affinity term per spot label (NotIn) in every nodeSelectorTerm, so the head never lands on a spot node. */}}
+{{- define "kuberay-llm.headScheduling" -}}
+{{- $head := deepCopy .Values.head -}}
+{{- if include "kuberay-llm.spotGroupNames" . | fromJsonArray -}}
+{{- $avoid := list -}}
+{{- range $key, $value := .Values.spot.nodeSelector -}}
+{{- $avoid = append $avoid (dict "key" $key "operator" "NotIn" "values" (list (toString $value))) -}}
+{{- end -}}
+{{- $affinity := $head.affinity | default dict -}}
+{{- $nodeAffinity := $affinity.nodeAffinity | default dict -}}
+{{- $required := $nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution | default dict -}}
+{{- $terms := list -}}
+{{- range ($required.nodeSelectorTerms | default (list dict)) -}}
+{{- $terms = append $terms (merge (dict "matchExpressions" (concat (.matchExpressions | default list) $avoid)) .) -}}
+{{- end -}}
+{{- $_ := set $required "nodeSelectorTerms" $terms -}}
+{{- $_ := set $nodeAffinity "requiredDuringSchedulingIgnoredDuringExecution" $required -}}
+{{- $_ := set $affinity "nodeAffinity" $nodeAffinity -}}
+{{- $_ := set $head "affinity" $affinity -}}
+{{- end -}}
+{{- include "kuberay-llm.scheduling" $head -}}
 {{- end -}}
 
 {{/*

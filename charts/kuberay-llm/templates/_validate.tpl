@@ -189,6 +189,15 @@ field it is about. All failures are reported together, one per line.
 {{- if and (not (kindIs "invalid" $g.idleTimeoutSeconds)) (or (not $v.autoscaler.enabled) (ne $v.autoscaler.version "v2")) -}}
 {{- $errors = append $errors (printf "%s.idleTimeoutSeconds: needs autoscaler.enabled with autoscaler.version v2" $at) -}}
 {{- end -}}
+{{- if $g.spot -}}
+{{- if not $v.spot.nodeSelector -}}
+{{- $errors = append $errors (printf "spot.nodeSelector: %s.spot is true, but spot.nodeSelector is empty (it steers the group onto spot nodes and keeps the head off them)" $at) -}}
+{{- end -}}
+{{- $drain := include "kuberay-llm.spotDrainSeconds" $ | int -}}
+{{- if lt (int $g.terminationGracePeriodSeconds) $drain -}}
+{{- $errors = append $errors (printf "%s.terminationGracePeriodSeconds: %d is shorter than spot.preStopSleepSeconds + the largest models[].gracefulShutdownTimeoutS = %d; in-flight requests would be cut off" $at (int $g.terminationGracePeriodSeconds) $drain) -}}
+{{- end -}}
+{{- end -}}
 {{- $replicas := ternary $g.maxReplicas $g.replicas $v.autoscaler.enabled -}}
 {{- $gpuSupply = addf $gpuSupply (mulf $replicas $g.gpus $g.numOfHosts) -}}
 {{- end -}}
@@ -197,6 +206,13 @@ field it is about. All failures are reported together, one per line.
 {{- end -}}
 
 {{- /* Head */ -}}
+{{- if include "kuberay-llm.spotGroupNames" . | fromJsonArray -}}
+{{- range $key, $value := $v.spot.nodeSelector -}}
+{{- if eq (toString (get ($v.head.nodeSelector | default dict) $key)) (toString $value) -}}
+{{- $errors = append $errors (printf "head.nodeSelector.%s: selects spot nodes (spot.nodeSelector); the head must run on on-demand nodes" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- $headRes := $v.head.resources | default dict -}}
 {{- if or (hasKey (dig "limits" dict $headRes) "nvidia.com/gpu") (hasKey (dig "requests" dict $headRes) "nvidia.com/gpu") -}}
 {{- $errors = append $errors "head.resources: the head is CPU-only; request GPUs in workerGroups[].gpus" -}}

@@ -48,6 +48,7 @@ EVERY_FIELD_CAMEL = {
     "maxOngoingRequests": 7,
     "maxQueuedRequests": 9,
     "env": {"VLLM_LOGGING_LEVEL": "DEBUG", "camelCaseVar": "kept as is"},
+    "gracefulShutdownTimeoutS": 45,
     "sizing": {
         "enforce": False,
         "parametersB": 8.0,
@@ -90,6 +91,7 @@ EVERY_FIELD_SNAKE = {
     "max_ongoing_requests": 7,
     "max_queued_requests": 9,
     "env": {"VLLM_LOGGING_LEVEL": "DEBUG", "camelCaseVar": "kept as is"},
+    "graceful_shutdown_timeout_s": 45,
     "sizing": {
         "enforce": False,
         "parameters_b": 8.0,
