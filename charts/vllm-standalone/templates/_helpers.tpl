@@ -444,12 +444,45 @@ llmstack.io/model: {{ . }}
 {{- if not $v.httpRoute.parentRefs -}}
 {{- fail "httpRoute.parentRefs must name at least one Gateway when httpRoute.enabled is true" -}}
 {{- end -}}
-{{- if and $v.httpRoute.defaultModel (not (has $v.httpRoute.defaultModel $names)) -}}
-{{- fail (printf "httpRoute.defaultModel: %q is not the name of an entry of models (%s)" $v.httpRoute.defaultModel (join ", " $names)) -}}
+{{- $splitNames := list -}}
+{{- $merged := dict -}}
+{{- range (include "vllm-standalone.models" . | fromJson).models -}}
+{{- $_ := set $merged .name . -}}
 {{- end -}}
-{{- if gt (add (len $names) (ternary 1 0 $v.httpRoute.catchAll)) 16 -}}
-{{- fail "httpRoute: an HTTPRoute holds at most 16 rules (one per model plus the catch-all); split the models over several releases" -}}
+{{- range $i, $split := $v.httpRoute.splits -}}
+{{- $at := printf "httpRoute.splits[%d]" $i -}}
+{{- if or (has $split.name $names) (has $split.name $splitNames) -}}
+{{- fail (printf "%s.name: %q is already the name of a model or an earlier split (each gets its own route)" $at $split.name) -}}
 {{- end -}}
+{{- $splitNames = append $splitNames $split.name -}}
+{{- $total := 0 -}}
+{{- $seen := list -}}
+{{- range $j, $backend := $split.backends -}}
+{{- if not (has $backend.model $names) -}}
+{{- fail (printf "%s.backends[%d].model: %q is not the name of an entry of models (%s)" $at $j $backend.model (join ", " $names)) -}}
+{{- end -}}
+{{- if has $backend.model $seen -}}
+{{- fail (printf "%s.backends[%d].model: %q is listed twice" $at $j $backend.model) -}}
+{{- end -}}
+{{- $seen = append $seen $backend.model -}}
+{{- $total = add $total (int $backend.weight) -}}
+{{- $served := include "vllm-standalone.servedNames" (get $merged $backend.model) | fromJsonArray -}}
+{{- if not (has $split.name $served) -}}
+{{- fail (printf "%s.backends[%d].model: %q must serve %q (add it to that model's engine.servedModelName; it serves %s), so requests naming the split work on every version" $at $j $backend.model $split.name (join ", " $served)) -}}
+{{- end -}}
+{{- end -}}
+{{- if eq $total 0 -}}
+{{- fail (printf "%s.backends: the weights sum to 0; give at least one backend a weight" $at) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.httpRoute.defaultModel (not (has $v.httpRoute.defaultModel (concat $names $splitNames))) -}}
+{{- fail (printf "httpRoute.defaultModel: %q is not the name of an entry of models or httpRoute.splits (%s)" $v.httpRoute.defaultModel (join ", " (concat $names $splitNames))) -}}
+{{- end -}}
+{{- if gt (add (len $names) (len $splitNames) (ternary 1 0 $v.httpRoute.catchAll)) 16 -}}
+{{- fail "httpRoute: an HTTPRoute holds at most 16 rules (one per model and split, plus the catch-all); split the models over several releases" -}}
+{{- end -}}
+{{- else if $v.httpRoute.splits -}}
+{{- fail "httpRoute.splits: needs httpRoute.enabled (the weighted split is a Gateway API HTTPRoute)" -}}
 {{- end -}}
 {{- /* Monitoring */ -}}
 {{- if and $v.monitoring.serviceMonitor.enabled $v.monitoring.podMonitor.enabled -}}
