@@ -207,6 +207,34 @@ class AuthConfig(StrictModel):
     api_key_env: str = Field("SERVE_APP_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Environment variable holding the key (fed from a Secret via secretKeyRef).")
 
 
+class AliasTarget(StrictModel):
+    """One model answering an alias, with its share of the alias's requests."""
+
+    model: str = Field(..., min_length=1, description="id of a served model.")
+    weight: int = Field(..., ge=0, le=1_000_000, description="Relative share of the alias's requests (0 drains this target without removing it).")
+
+
+class AliasConfig(StrictModel):
+    """A name clients may send as `model`, answered by one of several models by weight.
+
+    For A/B tests and canaries of model versions inside one application: each request
+    naming the alias goes to one target, drawn by weight, and the response names the
+    model that answered. Promote or roll back by changing the weights.
+    """
+
+    name: str = Field(..., min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:-]*$", description="Name clients send as `model`; must not be a model id.")
+    targets: list[AliasTarget] = Field(..., min_length=1, description="Models answering the alias and their weights.")
+
+    @model_validator(mode="after")
+    def _targets(self) -> "AliasConfig":
+        names = [t.model for t in self.targets]
+        if len(set(names)) != len(names):
+            raise ValueError(f"aliases '{self.name}': targets list a model twice: {names}")
+        if sum(t.weight for t in self.targets) == 0:
+            raise ValueError(f"aliases '{self.name}': the target weights sum to 0; give at least one target a weight")
+        return self
+
+
 class AppConfig(StrictModel):
     """The whole application: the models served behind one OpenAI-compatible ingress."""
 
@@ -214,6 +242,7 @@ class AppConfig(StrictModel):
     auth: AuthConfig = Field(default_factory=AuthConfig, description="API-key auth.")
     ingress_replicas: int = Field(1, ge=1, description="Replicas of the OpenAI ingress deployment.")
     ingress_max_ongoing_requests: int = Field(1024, ge=1, description="Concurrent requests each ingress replica accepts.")
+    aliases: list[AliasConfig] = Field(default_factory=list, description="Model names answered by one of several models by weight (A/B versions, canaries).")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "AppConfig":
@@ -222,6 +251,19 @@ class AppConfig(StrictModel):
             if m.id in seen:
                 raise ValueError(f"models[{i}].id '{m.id}' is used by an earlier model; ids must be unique")
             seen.add(m.id)
+        return self
+
+    @model_validator(mode="after")
+    def _aliases_name_served_models(self) -> "AppConfig":
+        ids = [m.id for m in self.models]
+        seen: set[str] = set()
+        for i, alias in enumerate(self.aliases):
+            if alias.name in ids or alias.name in seen:
+                raise ValueError(f"aliases[{i}].name '{alias.name}' is already a model id or an earlier alias")
+            seen.add(alias.name)
+            for j, target in enumerate(alias.targets):
+                if target.model not in ids:
+                    raise ValueError(f"aliases[{i}].targets[{j}].model '{target.model}' is not the id of a model ({', '.join(ids)})")
         return self
 
     @model_validator(mode="after")

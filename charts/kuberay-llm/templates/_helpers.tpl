@@ -268,18 +268,22 @@ arguments) and pass through unchanged.
 {{- toJson $out -}}
 {{- end -}}
 
-{{/* serve_app's AppConfig (the application's args) as JSON: models, auth and the ingress deployment, in snake_case. */}}
+{{/* serve_app's AppConfig (the application's args) as JSON: models, auth, the ingress deployment and the aliases, in snake_case. */}}
 {{- define "kuberay-llm.appConfig" -}}
 {{- $models := list -}}
 {{- range .Values.models -}}
 {{- $models = append $models (include "kuberay-llm.snakeKeys" . | fromJson) -}}
 {{- end -}}
-{{- toJson (dict
+{{- $app := dict
   "models" $models
   "auth" (dict "enabled" .Values.auth.enabled "api_key_env" .Values.auth.apiKeyEnv)
   "ingress_replicas" .Values.serveIngress.replicas
   "ingress_max_ongoing_requests" .Values.serveIngress.maxOngoingRequests
-) -}}
+-}}
+{{- with .Values.aliases -}}
+{{- $_ := set $app "aliases" . -}}
+{{- end -}}
+{{- toJson $app -}}
 {{- end -}}
 
 {{/* serveConfigV2: one application `llm` at route / running serve_app:build_app with the AppConfig as args. */}}

@@ -158,6 +158,31 @@ field it is about. All failures are reported together, one per line.
 {{- end -}}
 {{- end -}}
 
+{{- /* Aliases (serve_app.config.AliasConfig) */ -}}
+{{- $aliasNames := list -}}
+{{- range $i, $alias := $v.aliases -}}
+{{- $at := printf "aliases[%d]" $i -}}
+{{- if or (hasKey $seen (toString $alias.name)) (has $alias.name $aliasNames) -}}
+{{- $errors = append $errors (printf "%s.name: %q is already a model id or an earlier alias" $at $alias.name) -}}
+{{- end -}}
+{{- $aliasNames = append $aliasNames $alias.name -}}
+{{- $total := 0 -}}
+{{- $targets := list -}}
+{{- range $j, $t := $alias.targets -}}
+{{- if not (hasKey $seen (toString $t.model)) -}}
+{{- $errors = append $errors (printf "%s.targets[%d].model: %q is not the id of a model (%s)" $at $j $t.model (join ", " (keys $seen | sortAlpha))) -}}
+{{- end -}}
+{{- if has $t.model $targets -}}
+{{- $errors = append $errors (printf "%s.targets[%d].model: %q is listed twice" $at $j $t.model) -}}
+{{- end -}}
+{{- $targets = append $targets $t.model -}}
+{{- $total = add $total (int $t.weight) -}}
+{{- end -}}
+{{- if eq $total 0 -}}
+{{- $errors = append $errors (printf "%s.targets: the weights sum to 0; give at least one target a weight" $at) -}}
+{{- end -}}
+{{- end -}}
+
 {{- /* Worker groups */ -}}
 {{- if not $groups -}}
 {{- $errors = append $errors "workerGroups: at least one worker group is needed (the head runs no Serve replicas)" -}}
