@@ -235,6 +235,28 @@ class AliasConfig(StrictModel):
         return self
 
 
+class PDRoleConfig(StrictModel):
+    """One side (prefill or decode) of prefill/decode disaggregation."""
+
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="Serve replica autoscaling of this side (the model's own autoscaling does not apply).")
+    tensor_parallel_size: int | None = Field(None, ge=1, le=64, description="GPUs per replica of this side; default: the model's engine.tensor_parallel_size.")
+
+
+class PrefillDecodeConfig(StrictModel):
+    """Serve the one model with prefill/decode disaggregation (Ray Serve LLM's P/D builder).
+
+    Prefill replicas compute the prompt's KV cache and hand it to decode replicas over
+    a vLLM KV connector, so long prompts no longer stall the token streams of others.
+    GPUs only: the KV connectors (NIXL) need CUDA. The application is then Ray Serve
+    LLM's P/D graph: exactly one model, no aliases, and no API-key auth (Ray's P/D
+    ingress does not run serve_app's middleware).
+    """
+
+    kv_connector: Literal["NixlConnector", "LMCacheConnectorV1"] = Field("NixlConnector", description="vLLM KV connector moving the KV cache from prefill to decode.")
+    prefill: PDRoleConfig = Field(default_factory=PDRoleConfig, description="The prefill side.")
+    decode: PDRoleConfig = Field(default_factory=PDRoleConfig, description="The decode side.")
+
+
 class AppConfig(StrictModel):
     """The whole application: the models served behind one OpenAI-compatible ingress."""
 
@@ -243,6 +265,7 @@ class AppConfig(StrictModel):
     ingress_replicas: int = Field(1, ge=1, description="Replicas of the OpenAI ingress deployment.")
     ingress_max_ongoing_requests: int = Field(1024, ge=1, description="Concurrent requests each ingress replica accepts.")
     aliases: list[AliasConfig] = Field(default_factory=list, description="Model names answered by one of several models by weight (A/B versions, canaries).")
+    prefill_decode: PrefillDecodeConfig | None = Field(None, description="Serve the one model with prefill/decode disaggregation (GPUs only); null: one deployment per model.")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "AppConfig":
@@ -251,6 +274,20 @@ class AppConfig(StrictModel):
             if m.id in seen:
                 raise ValueError(f"models[{i}].id '{m.id}' is used by an earlier model; ids must be unique")
             seen.add(m.id)
+        return self
+
+    @model_validator(mode="after")
+    def _prefill_decode_serves_one_gpu_model(self) -> "AppConfig":
+        if self.prefill_decode is None:
+            return self
+        if len(self.models) != 1:
+            raise ValueError(f"prefill_decode serves exactly one model; models has {len(self.models)}")
+        if self.models[0].accelerator.kind != "GPU":
+            raise ValueError("prefill_decode runs only on GPUs (its KV connectors need CUDA); models[0].accelerator.kind is CPU")
+        if self.aliases:
+            raise ValueError("prefill_decode: aliases are not supported (Ray's P/D ingress serves the model by its id)")
+        if self.auth.enabled:
+            raise ValueError("prefill_decode: auth.enabled is not supported (Ray's P/D ingress does not run serve_app's auth); protect the endpoint at the gateway")
         return self
 
     @model_validator(mode="after")

@@ -283,12 +283,16 @@ arguments) and pass through unchanged.
 {{- with .Values.aliases -}}
 {{- $_ := set $app "aliases" . -}}
 {{- end -}}
+{{- if kindIs "map" .Values.prefillDecode -}}
+{{- $_ := set $app "prefill_decode" (include "kuberay-llm.snakeKeys" .Values.prefillDecode | fromJson) -}}
+{{- end -}}
 {{- toJson $app -}}
 {{- end -}}
 
-{{/* serveConfigV2: one application `llm` at route / running serve_app:build_app with the AppConfig as args. */}}
+{{/* serveConfigV2: one application `llm` at route / running serve_app:build_app (or serve_app:build_pd_app with prefillDecode) with the AppConfig as args. */}}
 {{- define "kuberay-llm.serveConfig" -}}
-{{- $app := dict "name" "llm" "route_prefix" "/" "import_path" "serve_app:build_app" "args" (include "kuberay-llm.appConfig" . | fromJson) -}}
+{{- $builder := ternary "serve_app:build_pd_app" "serve_app:build_app" (kindIs "map" .Values.prefillDecode) -}}
+{{- $app := dict "name" "llm" "route_prefix" "/" "import_path" $builder "args" (include "kuberay-llm.appConfig" . | fromJson) -}}
 {{- toYaml (dict "applications" (list $app)) -}}
 {{- end -}}
 

@@ -183,6 +183,42 @@ field it is about. All failures are reported together, one per line.
 {{- end -}}
 {{- end -}}
 
+{{- /* Prefill/decode disaggregation (serve_app.config.PrefillDecodeConfig) */ -}}
+{{- if kindIs "map" $v.prefillDecode -}}
+{{- if ne (len $v.models) 1 -}}
+{{- $errors = append $errors (printf "prefillDecode: serves exactly one model; models has %d" (len $v.models)) -}}
+{{- end -}}
+{{- if or (eq $v.image.variant "cpu") (eq (dig "accelerator" "kind" "GPU" (first $v.models)) "CPU") -}}
+{{- $errors = append $errors "prefillDecode: runs only on GPUs (its KV connectors need CUDA); use image.variant gpu and a GPU model" -}}
+{{- end -}}
+{{- if $v.aliases -}}
+{{- $errors = append $errors "prefillDecode: aliases are not supported (Ray's P/D ingress serves the model by its id)" -}}
+{{- end -}}
+{{- if $v.auth.enabled -}}
+{{- $errors = append $errors "prefillDecode: auth.enabled is not supported (Ray's P/D ingress does not run serve_app's auth); protect the endpoint at the gateway" -}}
+{{- end -}}
+{{- $m := first $v.models -}}
+{{- $acc := $m.accelerator | default dict -}}
+{{- $fraction := float64 (dig "gpuFraction" 1.0 $acc) -}}
+{{- $pp := int (dig "engine" "pipelineParallelSize" 1 $m) -}}
+{{- /* The sides replace the model's own replicas in the GPU demand. */ -}}
+{{- $gpuDemand = 0.0 -}}
+{{- range $side := list "prefill" "decode" -}}
+{{- $role := get $.Values.prefillDecode $side | default dict -}}
+{{- $tp := int ($role.tensorParallelSize | default (dig "engine" "tensorParallelSize" 1 $m)) -}}
+{{- $gpuDemand = addf $gpuDemand (mulf $tp $pp $fraction (int (dig "autoscaling" "maxReplicas" 1 $role))) -}}
+{{- $fits := false -}}
+{{- range $groups -}}
+{{- if and (gt (int .gpus) 0) (or (not $acc.gpuType) (eq (toString .gpuType) (toString $acc.gpuType))) (le (mulf $tp $fraction) (float64 .gpus)) (le (mulf $tp $pp $fraction) (mulf .gpus .numOfHosts)) -}}
+{{- $fits = true -}}
+{{- end -}}
+{{- end -}}
+{{- if not $fits -}}
+{{- $errors = append $errors (printf "prefillDecode.%s.tensorParallelSize: %d x pipelineParallelSize %d GPUs per replica fit no matching worker group" $side $tp $pp) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- /* Worker groups */ -}}
 {{- if not $groups -}}
 {{- $errors = append $errors "workerGroups: at least one worker group is needed (the head runs no Serve replicas)" -}}
@@ -227,7 +263,7 @@ field it is about. All failures are reported together, one per line.
 {{- $gpuSupply = addf $gpuSupply (mulf $replicas $g.gpus $g.numOfHosts) -}}
 {{- end -}}
 {{- if gt $gpuDemand $gpuSupply -}}
-{{- $errors = append $errors (printf "models[].autoscaling.maxReplicas: the GPU models need up to %v GPUs (maxReplicas x tensorParallelSize x pipelineParallelSize x gpuFraction), but workerGroups offer %v (%s x gpus x numOfHosts)" $gpuDemand $gpuSupply (ternary "maxReplicas" "replicas" $v.autoscaler.enabled)) -}}
+{{- $errors = append $errors (printf "models[].autoscaling.maxReplicas: the GPU models need up to %v GPUs (maxReplicas x tensorParallelSize x pipelineParallelSize x gpuFraction; with prefillDecode, of its prefill and decode sides), but workerGroups offer %v (%s x gpus x numOfHosts)" $gpuDemand $gpuSupply (ternary "maxReplicas" "replicas" $v.autoscaler.enabled)) -}}
 {{- end -}}
 
 {{- /* Head */ -}}

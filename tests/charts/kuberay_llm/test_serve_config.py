@@ -132,10 +132,12 @@ def unset_fields(model: Any, prefix: str = "") -> list[str]:
 def test_serve_config_is_one_serve_app_application(values: Path | None) -> None:
     config = yaml.safe_load(rayservice(render(values_args(values)))["spec"]["serveConfigV2"])
     (app,) = config["applications"]
+    # serve_app's builder, or its prefill/decode builder when prefillDecode is set.
+    builder = "serve_app:build_pd_app" if "prefill_decode" in app["args"] else "serve_app:build_app"
     assert {k: v for k, v in app.items() if k != "args"} == {
         "name": "llm",
         "route_prefix": "/",
-        "import_path": "serve_app:build_app",
+        "import_path": builder,
     }
 
 
