@@ -189,18 +189,19 @@ def test_fitting_placements_render_with_the_python_estimate(case: Case) -> None:
 # --- Refusals ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", MISFITS, ids=lambda c: c.id)
-def test_kuberay_refuses_a_placement_that_cannot_fit_with_its_numbers(case: Case) -> None:
-    error = helm.template_error(KUBERAY, set_json=kuberay_values(case))
-    assert f"models[0].sizing: m {misfit_message(plan_of(case))}" in error
-    for text in case.expected:
-        assert text in error
+# chart -> (its values for a case, the text before serve_app's message in its error)
+REFUSALS = {
+    KUBERAY: (kuberay_values, "models[0].sizing: m "),
+    STANDALONE: (standalone_values, "models[0] (qwen2-5-0-5b-instruct): sizing: qwen2-5-0-5b-instruct "),
+}
 
 
+@pytest.mark.parametrize("chart", REFUSALS)
 @pytest.mark.parametrize("case", MISFITS, ids=lambda c: c.id)
-def test_standalone_refuses_a_placement_that_cannot_fit_with_its_numbers(case: Case) -> None:
-    error = helm.template_error(STANDALONE, set_json=standalone_values(case))
-    assert f"sizing: qwen2-5-0-5b-instruct {misfit_message(plan_of(case))}" in error
+def test_chart_refuses_a_placement_that_cannot_fit_with_its_numbers(chart: str, case: Case) -> None:
+    values, prefix = REFUSALS[chart]
+    error = helm.template_error(chart, set_json=values(case))
+    assert prefix + misfit_message(plan_of(case)) in error
     for text in case.expected:
         assert text in error
 
