@@ -23,7 +23,9 @@ GB are 10^9 bytes, as model cards and GPU data sheets count them. Tensor paralle
 is assumed to split the KV heads (it replicates them when kv heads < TP; the estimate
 then is optimistic for the KV cache).
 
-``python -m serve_app.sizing`` prints these estimates for a planned deployment.
+``python -m serve_app.sizing`` prints these estimates for a planned deployment. The
+fractional-GPU rule (how much of one GPU's memory the replicas sharing it may claim)
+lives here too, at the end.
 """
 
 from __future__ import annotations

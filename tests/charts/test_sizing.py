@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from serve_app.config import AppConfig
-from serve_app.memory import Plan, estimate, misfit_message
+from serve_app.memory import GPU_MEMORY_GB, Plan, estimate, misfit_message
 from tests.support import helm
 
 KUBERAY = "kuberay-llm"
@@ -214,6 +214,13 @@ def test_sizing_enforce_false_renders_and_reports_the_misfit(case: Case) -> None
     standalone = standalone_values(case)
     standalone["defaults.sizing"] = {**standalone["defaults.sizing"], "enforce": False}
     assert next(iter(standalone_estimates(helm.template(STANDALONE, set_json=standalone)).values()))["fits"] is False
+
+
+def test_charts_know_the_memory_of_every_gpu_type_serve_app_knows() -> None:
+    names = {gpu: f"gpu-{i}" for i, gpu in enumerate(GPU_MEMORY_GB)}
+    models = [{"name": name, "model": "org/m", "sizing": {"parametersB": 1, "gpuType": gpu}} for gpu, name in names.items()]
+    estimates = standalone_estimates(helm.template(STANDALONE, set_json={"models": models}))
+    assert {gpu: estimates[name]["gpu_memory_gb"] for gpu, name in names.items()} == GPU_MEMORY_GB
 
 
 def test_unknown_gpu_memory_is_refused_naming_the_field() -> None:
