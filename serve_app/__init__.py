@@ -51,6 +51,7 @@ __all__ = [
     "LoRAConfig",
     "ModelConfig",
     "build_app",
+    "build_pd_app",
 ]
 
 
@@ -59,3 +60,10 @@ def build_app(args: "dict[str, Any] | AppConfig") -> "Application":
     from .builder import build_app as _build_app
 
     return _build_app(args)
+
+
+def build_pd_app(args: "dict[str, Any] | AppConfig") -> "Application":
+    """serveConfigV2 import_path target with prefill/decode disaggregation (serve_app.pd)."""
+    from .pd import build_pd_app as _build_pd_app
+
+    return _build_pd_app(args)

@@ -17,6 +17,7 @@ from ray.llm._internal.serve.core.configs.openai_api_models import to_model_meta
 from ray.serve.deployment import Application
 from ray.serve.llm import LLMConfig, build_llm_deployment
 
+from .aliases import with_aliases
 from .config import AppConfig
 from .ingress import ServeAppIngress, make_ingress_class
 from .llm_configs import to_llm_config
@@ -48,6 +49,11 @@ def build_app(args: dict[str, Any] | AppConfig) -> Application:
     lora_paths = {c.model_id: c.lora_config.dynamic_lora_loading_path for c in llm_configs if c.lora_config}
 
     ingress_cls = make_ingress_class(config.auth)
+    extra: dict[str, Any] = {}
+    if config.aliases:
+        # Weighted aliases (A/B versions) only wrap the ingress when configured.
+        ingress_cls = with_aliases(ingress_cls)
+        extra["aliases"] = [a.model_dump() for a in config.aliases]
     options = ingress_options(config, llm_configs)
     log.info("ingress options: %s", options)
     return serve.deployment(ingress_cls, name="OpenAiIngress", **options).bind(
@@ -55,4 +61,5 @@ def build_app(args: dict[str, Any] | AppConfig) -> Application:
         model_cards=cards,
         lora_paths=lora_paths,
         auth=config.auth.model_dump(),
+        **extra,
     )

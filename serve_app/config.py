@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .memory import Plan, Share, estimate, gpu_memory, is_declared, misfit_message, overcommit_message
+
 #: Keys users reach for from other tools, mapped to what this config calls them.
 RENAMED_KEYS = {
     "name": "id",
@@ -98,7 +100,7 @@ class AcceleratorConfig(StrictModel):
 
     kind: Literal["GPU", "CPU"] = Field("GPU", description="Device kind of the engine workers.")
     gpu_type: str | None = Field(None, description="Ray accelerator type (e.g. L4, A10G, H100) to pin replicas to that GPU type.")
-    gpu_fraction: float = Field(1.0, gt=0.0, le=1.0, description="Share of one GPU per engine worker (<1 packs several replicas onto one GPU).")
+    gpu_fraction: float = Field(1.0, gt=0.0, le=1.0, description="Share of one GPU per engine worker (<1 packs several replicas onto one GPU; needs tensor_parallel_size x pipeline_parallel_size = 1). gpu_memory_utilization stays a fraction of the whole GPU: replicas that may share one GPU must not sum above 0.9.")
     cpus_per_worker: float = Field(1.0, gt=0.0, description="CPUs reserved per engine worker bundle.")
 
     @model_validator(mode="after")
@@ -126,6 +128,24 @@ class LoRAConfig(StrictModel):
         return v
 
 
+class SizingConfig(StrictModel):
+    """What the GPU memory check needs to know about the model (see serve_app.memory).
+
+    Nothing declared: no check. With parameters_b or weights_gb declared, a placement
+    whose weights and one max_model_len sequence of KV cache cannot fit the GPUs at
+    gpu_memory_utilization is rejected (by the charts at render time, and here).
+    """
+
+    enforce: bool = Field(True, description="Reject a placement the estimate says cannot fit; false only reports it.")
+    parameters_b: float | None = Field(None, gt=0, description="Parameters in billions (e.g. 8.03 for Llama 3.1 8B); weights = parameters x bytes of the dtype or quantization.")
+    weights_gb: float | None = Field(None, gt=0, description="Weight size in GB, when known (overrides parameters_b for the weights).")
+    gpu_memory_gb: float | None = Field(None, gt=0, description="Memory per GPU in GB; default: from accelerator.gpu_type (T4, V100, L4, A10G, L40S, A100, A100-40G, A100-80G, H100, H200, B200, AMD-Instinct-MI300X-OAM).")
+    num_layers: int | None = Field(None, ge=1, description="Hidden layers (num_hidden_layers of the model's config.json); with hidden_size and num_attention_heads it makes the KV cache estimate exact.")
+    hidden_size: int | None = Field(None, ge=1, description="Hidden size (hidden_size of config.json).")
+    num_attention_heads: int | None = Field(None, ge=1, description="Attention heads (num_attention_heads of config.json).")
+    num_kv_heads: int | None = Field(None, ge=1, description="Key/value heads (num_key_value_heads of config.json); default: num_attention_heads.")
+
+
 class ModelConfig(StrictModel):
     """One served model: where its weights are, how it runs, how it scales."""
 
@@ -139,6 +159,37 @@ class ModelConfig(StrictModel):
     max_ongoing_requests: int = Field(64, ge=1, description="Requests a replica works on at once; more wait in the router's queue.")
     max_queued_requests: int = Field(256, ge=-1, description="Requests that may wait for a replica before new ones get 503 (-1: unbounded, not recommended).")
     env: dict[str, str] = Field(default_factory=dict, description="Environment variables for the engine's workers (no secrets: use the pod's secretKeyRef env).")
+    graceful_shutdown_timeout_s: float = Field(120.0, gt=0, description="Seconds a draining replica (rolling update, scale-down, node drain) gets to finish in-flight requests; on spot nodes keep it within the cloud's preemption notice.")
+    sizing: SizingConfig = Field(default_factory=SizingConfig, description="Model size for the GPU memory check (nothing declared: no check).")
+
+    @model_validator(mode="after")
+    def _fraction_is_one_device(self) -> "ModelConfig":
+        # Ray may put every fractional bundle of a replica on the same GPU: tensor or
+        # pipeline parallel workers would then share one device.
+        if self.accelerator.gpu_fraction < 1 and self.engine.devices_per_replica > 1:
+            raise ValueError("accelerator.gpu_fraction < 1 needs tensor_parallel_size x pipeline_parallel_size = 1")
+        return self
+
+    @model_validator(mode="after")
+    def _fits_gpu_memory(self) -> "ModelConfig":
+        plan = self.sizing_plan()
+        if self.accelerator.kind != "GPU" or not is_declared(plan):
+            return self
+        if gpu_memory(plan) is None:
+            raise ValueError(f"sizing: GPU memory unknown for accelerator.gpu_type {self.accelerator.gpu_type!r}; set sizing.gpu_memory_gb (or sizing.enforce false)") if self.sizing.enforce else self
+        if self.sizing.enforce and not estimate(plan).fits:
+            raise ValueError(f"sizing: {self.id} {misfit_message(plan)}")
+        return self
+
+    def sizing_plan(self) -> Plan:
+        """This model's placement, as serve_app.sizing estimates it."""
+        s, e = self.sizing, self.engine
+        return Plan(
+            parameters_b=s.parameters_b, weights_gb=s.weights_gb, gpu_type=self.accelerator.gpu_type, gpu_memory_gb=s.gpu_memory_gb,
+            num_layers=s.num_layers, hidden_size=s.hidden_size, num_attention_heads=s.num_attention_heads, num_kv_heads=s.num_kv_heads,
+            dtype=e.dtype, quantization=e.quantization, tensor_parallel_size=e.tensor_parallel_size, pipeline_parallel_size=e.pipeline_parallel_size,
+            gpu_memory_utilization=e.gpu_memory_utilization, max_model_len=e.max_model_len,
+        )
 
     @property
     def model_source(self) -> str:
@@ -156,6 +207,56 @@ class AuthConfig(StrictModel):
     api_key_env: str = Field("SERVE_APP_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Environment variable holding the key (fed from a Secret via secretKeyRef).")
 
 
+class AliasTarget(StrictModel):
+    """One model answering an alias, with its share of the alias's requests."""
+
+    model: str = Field(..., min_length=1, description="id of a served model.")
+    weight: int = Field(..., ge=0, le=1_000_000, description="Relative share of the alias's requests (0 drains this target without removing it).")
+
+
+class AliasConfig(StrictModel):
+    """A name clients may send as `model`, answered by one of several models by weight.
+
+    For A/B tests and canaries of model versions inside one application: each request
+    naming the alias goes to one target, drawn by weight, and the response names the
+    model that answered. Promote or roll back by changing the weights.
+    """
+
+    name: str = Field(..., min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:-]*$", description="Name clients send as `model`; must not be a model id.")
+    targets: list[AliasTarget] = Field(..., min_length=1, description="Models answering the alias and their weights.")
+
+    @model_validator(mode="after")
+    def _targets(self) -> "AliasConfig":
+        names = [t.model for t in self.targets]
+        if len(set(names)) != len(names):
+            raise ValueError(f"aliases '{self.name}': targets list a model twice: {names}")
+        if sum(t.weight for t in self.targets) == 0:
+            raise ValueError(f"aliases '{self.name}': the target weights sum to 0; give at least one target a weight")
+        return self
+
+
+class PDRoleConfig(StrictModel):
+    """One side (prefill or decode) of prefill/decode disaggregation."""
+
+    autoscaling: AutoscalingConfig = Field(default_factory=AutoscalingConfig, description="Serve replica autoscaling of this side (the model's own autoscaling does not apply).")
+    tensor_parallel_size: int | None = Field(None, ge=1, le=64, description="GPUs per replica of this side; default: the model's engine.tensor_parallel_size.")
+
+
+class PrefillDecodeConfig(StrictModel):
+    """Serve the one model with prefill/decode disaggregation (Ray Serve LLM's P/D builder).
+
+    Prefill replicas compute the prompt's KV cache and hand it to decode replicas over
+    a vLLM KV connector, so long prompts no longer stall the token streams of others.
+    GPUs only: the KV connectors (NIXL) need CUDA. The application is then Ray Serve
+    LLM's P/D graph: exactly one model, no aliases, and no API-key auth (Ray's P/D
+    ingress does not run serve_app's middleware).
+    """
+
+    kv_connector: Literal["NixlConnector", "LMCacheConnectorV1"] = Field("NixlConnector", description="vLLM KV connector moving the KV cache from prefill to decode.")
+    prefill: PDRoleConfig = Field(default_factory=PDRoleConfig, description="The prefill side.")
+    decode: PDRoleConfig = Field(default_factory=PDRoleConfig, description="The decode side.")
+
+
 class AppConfig(StrictModel):
     """The whole application: the models served behind one OpenAI-compatible ingress."""
 
@@ -163,6 +264,8 @@ class AppConfig(StrictModel):
     auth: AuthConfig = Field(default_factory=AuthConfig, description="API-key auth.")
     ingress_replicas: int = Field(1, ge=1, description="Replicas of the OpenAI ingress deployment.")
     ingress_max_ongoing_requests: int = Field(1024, ge=1, description="Concurrent requests each ingress replica accepts.")
+    aliases: list[AliasConfig] = Field(default_factory=list, description="Model names answered by one of several models by weight (A/B versions, canaries).")
+    prefill_decode: PrefillDecodeConfig | None = Field(None, description="Serve the one model with prefill/decode disaggregation (GPUs only); null: one deployment per model.")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "AppConfig":
@@ -171,6 +274,45 @@ class AppConfig(StrictModel):
             if m.id in seen:
                 raise ValueError(f"models[{i}].id '{m.id}' is used by an earlier model; ids must be unique")
             seen.add(m.id)
+        return self
+
+    @model_validator(mode="after")
+    def _prefill_decode_serves_one_gpu_model(self) -> "AppConfig":
+        if self.prefill_decode is None:
+            return self
+        if len(self.models) != 1:
+            raise ValueError(f"prefill_decode serves exactly one model; models has {len(self.models)}")
+        if self.models[0].accelerator.kind != "GPU":
+            raise ValueError("prefill_decode runs only on GPUs (its KV connectors need CUDA); models[0].accelerator.kind is CPU")
+        if self.aliases:
+            raise ValueError("prefill_decode: aliases are not supported (Ray's P/D ingress serves the model by its id)")
+        if self.auth.enabled:
+            raise ValueError("prefill_decode: auth.enabled is not supported (Ray's P/D ingress does not run serve_app's auth); protect the endpoint at the gateway")
+        return self
+
+    @model_validator(mode="after")
+    def _aliases_name_served_models(self) -> "AppConfig":
+        ids = [m.id for m in self.models]
+        seen: set[str] = set()
+        for i, alias in enumerate(self.aliases):
+            if alias.name in ids or alias.name in seen:
+                raise ValueError(f"aliases[{i}].name '{alias.name}' is already a model id or an earlier alias")
+            seen.add(alias.name)
+            for j, target in enumerate(alias.targets):
+                if target.model not in ids:
+                    raise ValueError(f"aliases[{i}].targets[{j}].model '{target.model}' is not the id of a model ({', '.join(ids)})")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_gpus_not_overcommitted(self) -> "AppConfig":
+        shares = [
+            Share(m.id, m.accelerator.gpu_type, m.accelerator.gpu_fraction, m.engine.gpu_memory_utilization, m.autoscaling.max_replicas)
+            for m in self.models
+            if m.accelerator.kind == "GPU" and m.accelerator.gpu_fraction < 1
+        ]
+        problems = [f"models[{self.models.index(self.model(s.id))}] ({s.id}): {msg}" for s in shares if (msg := overcommit_message(s, shares))]
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def model(self, model_id: str) -> ModelConfig:

@@ -16,9 +16,6 @@ PREFIX_ROUTER = "ray.serve.llm.request_router:PrefixCacheAffinityRouter"
 # row and replaces it; the engine's own check is cheap, so probe often.
 HEALTH_CHECK_PERIOD_S = 10
 HEALTH_CHECK_TIMEOUT_S = 30
-# In-flight requests get this long to finish when a replica is drained (rolling
-# update, scale-down, node drain); streams of a few thousand tokens fit comfortably.
-GRACEFUL_SHUTDOWN_TIMEOUT_S = 120
 
 
 def engine_kwargs(model: ModelConfig) -> dict[str, Any]:
@@ -86,7 +83,7 @@ def deployment_config(model: ModelConfig) -> dict[str, Any]:
         "max_queued_requests": model.max_queued_requests,
         "health_check_period_s": HEALTH_CHECK_PERIOD_S,
         "health_check_timeout_s": HEALTH_CHECK_TIMEOUT_S,
-        "graceful_shutdown_timeout_s": GRACEFUL_SHUTDOWN_TIMEOUT_S,
+        "graceful_shutdown_timeout_s": model.graceful_shutdown_timeout_s,
     }
     if model.routing == "prefix_cache_affinity":
         cfg["request_router_config"] = {"request_router_class": PREFIX_ROUTER}

@@ -9,6 +9,7 @@ pydantic models instead of being written twice:
     properties.models.items                      <- ModelConfig
     properties.auth.properties.enabled/apiKeyEnv <- AuthConfig
     properties.serveIngress.properties.*         <- AppConfig.ingress_*
+    properties.aliases, properties.prefillDecode <- AppConfig.aliases, AppConfig.prefill_decode
 
 and templates/_generated.tpl, which gives the templates the engine's first-class field
 names (Helm keeps values.schema.json out of `.Files`). Everything else in
@@ -47,6 +48,9 @@ APP_FIELDS = {
     ("serveIngress", "maxOngoingRequests"): "ingress_max_ongoing_requests",
 }
 AUTH_FIELDS = ("enabled", "api_key_env")
+# AppConfig fields that are top-level values under their camelCase name, with the
+# chart's default (values.yaml's; pydantic's default factories leave it out).
+TOP_LEVEL_APP_FIELDS = {"aliases": [], "prefill_decode": None}
 
 
 def camel(name: str) -> str:
@@ -132,6 +136,8 @@ def generated_parts() -> dict[tuple[str, ...], dict[str, Any]]:
         parts[("properties", "auth", "properties", camel(field))] = _app_property(AuthConfig, field)
     for (section, key), field in APP_FIELDS.items():
         parts[("properties", section, "properties", key)] = _app_property(AppConfig, field)
+    for field, default in TOP_LEVEL_APP_FIELDS.items():
+        parts[("properties", camel(field))] = {**_app_property(AppConfig, field), "default": default}
     return parts
 
 

@@ -181,15 +181,75 @@ scalars replace, and unlike sprig's merge a false/0/"" in src does replace); arg
 {{- end -}}
 {{- end -}}
 
-{{/* Every entry of workerGroups deep-merged over workerDefaults, as JSON {"groups": [...]}. */}}
+{{/*
+Every entry of workerGroups deep-merged over workerDefaults, as JSON {"groups": [...]}.
+Spot groups also get spot.nodeSelector, spot.tolerations and spot.priorityClassName,
+`preStopSleepSeconds`, and by default a terminationGracePeriodSeconds covering the
+preStop pause plus the longest Serve graceful shutdown of the models.
+*/}}
 {{- define "kuberay-llm.workerGroups" -}}
 {{- $groups := list -}}
+{{- $spot := .Values.spot -}}
 {{- range .Values.workerGroups -}}
 {{- $group := deepCopy $.Values.workerDefaults -}}
 {{- include "kuberay-llm.deepMerge" (list $group (deepCopy .)) -}}
+{{- if $group.spot -}}
+{{- $_ := set $group "nodeSelector" (merge (deepCopy $spot.nodeSelector) ($group.nodeSelector | default dict)) -}}
+{{- $_ := set $group "tolerations" (concat ($group.tolerations | default list) $spot.tolerations) -}}
+{{- with $spot.priorityClassName -}}
+{{- $_ := set $group "priorityClassName" . -}}
+{{- end -}}
+{{- $_ := set $group "preStopSleepSeconds" (int $spot.preStopSleepSeconds) -}}
+{{- if kindIs "invalid" $group.terminationGracePeriodSeconds -}}
+{{- $_ := set $group "terminationGracePeriodSeconds" (include "kuberay-llm.spotDrainSeconds" $ | int) -}}
+{{- end -}}
+{{- end -}}
 {{- $groups = append $groups $group -}}
 {{- end -}}
 {{- toJson (dict "groups" $groups) -}}
+{{- end -}}
+
+{{/* Seconds a spot worker needs to drain: spot.preStopSleepSeconds + the largest models[].gracefulShutdownTimeoutS (serve_app's default 120), rounded up. */}}
+{{- define "kuberay-llm.spotDrainSeconds" -}}
+{{- $longest := 0.0 -}}
+{{- range .Values.models -}}
+{{- $longest = maxf $longest (float64 (.gracefulShutdownTimeoutS | default 120)) -}}
+{{- end -}}
+{{- add (int .Values.spot.preStopSleepSeconds) (int (ceil $longest)) -}}
+{{- end -}}
+
+{{/* Names of the worker groups with spot: true, as a JSON list. */}}
+{{- define "kuberay-llm.spotGroupNames" -}}
+{{- $names := list -}}
+{{- range .Values.workerGroups -}}
+{{- if (hasKey . "spot" | ternary .spot $.Values.workerDefaults.spot) -}}
+{{- $names = append $names .groupName -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $names -}}
+{{- end -}}
+
+{{/* The head's scheduling fields: head.* plus, when some worker group is spot, a required node affinity term per spot label (NotIn) in every nodeSelectorTerm, so the head never lands on a spot node. */}}
+{{- define "kuberay-llm.headScheduling" -}}
+{{- $head := deepCopy .Values.head -}}
+{{- if include "kuberay-llm.spotGroupNames" . | fromJsonArray -}}
+{{- $avoid := list -}}
+{{- range $key, $value := .Values.spot.nodeSelector -}}
+{{- $avoid = append $avoid (dict "key" $key "operator" "NotIn" "values" (list (toString $value))) -}}
+{{- end -}}
+{{- $affinity := $head.affinity | default dict -}}
+{{- $nodeAffinity := $affinity.nodeAffinity | default dict -}}
+{{- $required := $nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution | default dict -}}
+{{- $terms := list -}}
+{{- range ($required.nodeSelectorTerms | default (list dict)) -}}
+{{- $terms = append $terms (merge (dict "matchExpressions" (concat (.matchExpressions | default list) $avoid)) .) -}}
+{{- end -}}
+{{- $_ := set $required "nodeSelectorTerms" $terms -}}
+{{- $_ := set $nodeAffinity "requiredDuringSchedulingIgnoredDuringExecution" $required -}}
+{{- $_ := set $affinity "nodeAffinity" $nodeAffinity -}}
+{{- $_ := set $head "affinity" $affinity -}}
+{{- end -}}
+{{- include "kuberay-llm.scheduling" $head -}}
 {{- end -}}
 
 {{/*
@@ -208,23 +268,31 @@ arguments) and pass through unchanged.
 {{- toJson $out -}}
 {{- end -}}
 
-{{/* serve_app's AppConfig (the application's args) as JSON: models, auth and the ingress deployment, in snake_case. */}}
+{{/* serve_app's AppConfig (the application's args) as JSON: models, auth, the ingress deployment and the aliases, in snake_case. */}}
 {{- define "kuberay-llm.appConfig" -}}
 {{- $models := list -}}
 {{- range .Values.models -}}
 {{- $models = append $models (include "kuberay-llm.snakeKeys" . | fromJson) -}}
 {{- end -}}
-{{- toJson (dict
+{{- $app := dict
   "models" $models
   "auth" (dict "enabled" .Values.auth.enabled "api_key_env" .Values.auth.apiKeyEnv)
   "ingress_replicas" .Values.serveIngress.replicas
   "ingress_max_ongoing_requests" .Values.serveIngress.maxOngoingRequests
-) -}}
+-}}
+{{- with .Values.aliases -}}
+{{- $_ := set $app "aliases" . -}}
+{{- end -}}
+{{- if kindIs "map" .Values.prefillDecode -}}
+{{- $_ := set $app "prefill_decode" (include "kuberay-llm.snakeKeys" .Values.prefillDecode | fromJson) -}}
+{{- end -}}
+{{- toJson $app -}}
 {{- end -}}
 
-{{/* serveConfigV2: one application `llm` at route / running serve_app:build_app with the AppConfig as args. */}}
+{{/* serveConfigV2: one application `llm` at route / running serve_app:build_app (or serve_app:build_pd_app with prefillDecode) with the AppConfig as args. */}}
 {{- define "kuberay-llm.serveConfig" -}}
-{{- $app := dict "name" "llm" "route_prefix" "/" "import_path" "serve_app:build_app" "args" (include "kuberay-llm.appConfig" . | fromJson) -}}
+{{- $builder := ternary "serve_app:build_pd_app" "serve_app:build_app" (kindIs "map" .Values.prefillDecode) -}}
+{{- $app := dict "name" "llm" "route_prefix" "/" "import_path" $builder "args" (include "kuberay-llm.appConfig" . | fromJson) -}}
 {{- toYaml (dict "applications" (list $app)) -}}
 {{- end -}}
 
@@ -341,4 +409,39 @@ matchExpressions:
 {{- $ids = append $ids (toString .id) -}}
 {{- end -}}
 {{- toJson $ids -}}
+{{- end -}}
+
+{{/* The sizing plan (see _sizing.tpl) of every GPU model, as JSON {"<index>": plan}; a model's accelerator.gpuType names its GPU. */}}
+{{- define "kuberay-llm.sizingPlans" -}}
+{{- $plans := dict -}}
+{{- range $i, $m := .Values.models -}}
+{{- $acc := $m.accelerator | default dict -}}
+{{- if ne ($acc.kind | default "GPU") "CPU" -}}
+{{- $s := $m.sizing | default dict -}}
+{{- $e := $m.engine | default dict -}}
+{{- $_ := set $plans (toString $i) (dict
+  "id" (toString $m.id)
+  "enforce" (ternary true $s.enforce (kindIs "invalid" $s.enforce))
+  "parametersB" $s.parametersB "weightsGb" $s.weightsGb "gpuMemoryGb" $s.gpuMemoryGb
+  "numLayers" $s.numLayers "hiddenSize" $s.hiddenSize "numAttentionHeads" $s.numAttentionHeads "numKvHeads" $s.numKvHeads
+  "gpuType" $acc.gpuType "dtype" $e.dtype "quantization" $e.quantization
+  "tp" $e.tensorParallelSize "pp" $e.pipelineParallelSize "util" $e.gpuMemoryUtilization "maxModelLen" $e.maxModelLen
+) -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $plans -}}
+{{- end -}}
+
+{{/* The RayService annotation value with the sizing estimate of every sized model, as JSON {"<model id>": estimate}; empty when no model is sized. */}}
+{{- define "kuberay-llm.sizingAnnotation" -}}
+{{- $out := dict -}}
+{{- range $i, $plan := include "kuberay-llm.sizingPlans" . | fromJson -}}
+{{- $e := include "llmstack.sizing.estimate" $plan | fromJson -}}
+{{- if and $e.declared $e.memoryKnown -}}
+{{- $_ := set $out $plan.id (omit $e "declared" "memoryKnown") -}}
+{{- end -}}
+{{- end -}}
+{{- with $out -}}
+{{- toJson . -}}
+{{- end -}}
 {{- end -}}

@@ -100,6 +100,125 @@ field it is about. All failures are reported together, one per line.
 {{- end -}}
 {{- end -}}
 
+{{- /* GPU memory sizing (see _sizing.tpl) */ -}}
+{{- range $i, $plan := include "kuberay-llm.sizingPlans" . | fromJson -}}
+{{- $e := include "llmstack.sizing.estimate" $plan | fromJson -}}
+{{- if and $plan.enforce $e.declared (not $e.memoryKnown) -}}
+{{- $errors = append $errors (printf "models[%s].sizing.gpuMemoryGb: GPU memory unknown for accelerator.gpuType %q; set sizing.gpuMemoryGb (or sizing.enforce: false)" $i (toString ($plan.gpuType | default ""))) -}}
+{{- else if $plan.enforce -}}
+{{- with include "llmstack.sizing.misfit" $plan -}}
+{{- $errors = append $errors (printf "models[%s].sizing: %s %s" $i $plan.id .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Fractional GPUs (serve_app.memory.overcommit_message): the replicas Ray may pack onto one GPU must leave it headroom */ -}}
+{{- $shares := list -}}
+{{- range $i, $m := $v.models -}}
+{{- $acc := $m.accelerator | default dict -}}
+{{- $f := float64 (dig "gpuFraction" 1.0 $acc) -}}
+{{- if and (ne ($acc.kind | default "GPU") "CPU") (lt $f 1.0) -}}
+{{- $tp := int (dig "engine" "tensorParallelSize" 1 $m) -}}
+{{- $pp := int (dig "engine" "pipelineParallelSize" 1 $m) -}}
+{{- if gt (mul $tp $pp) 1 -}}
+{{- $errors = append $errors (printf "models[%d].accelerator.gpuFraction: %v < 1 needs tensorParallelSize x pipelineParallelSize = 1 (got %d x %d): Ray may place every fractional bundle of a replica on the same GPU" $i $f $tp $pp) -}}
+{{- end -}}
+{{- $shares = append $shares (dict "index" $i "id" (toString $m.id) "gpuType" (toString ($acc.gpuType | default "")) "fraction" $f "util" (float64 (dig "engine" "gpuMemoryUtilization" 0.9 $m)) "maxReplicas" (int (dig "autoscaling" "maxReplicas" 1 $m))) -}}
+{{- end -}}
+{{- end -}}
+{{- range $s := $shares -}}
+{{- $candidates := list $s -}}
+{{- range $o := $shares -}}
+{{- if and (ne $o.id $s.id) (or (not $o.gpuType) (not $s.gpuType) (eq $o.gpuType $s.gpuType)) -}}
+{{- $candidates = append $candidates $o -}}
+{{- end -}}
+{{- end -}}
+{{- $total := 0.0 -}}
+{{- $used := 0.0 -}}
+{{- $counts := dict -}}
+{{- $order := list -}}
+{{- range $c := $candidates -}}
+{{- range until (int $c.maxReplicas) -}}
+{{- if le (addf $total $c.fraction) 1.000000001 -}}
+{{- $total = addf $total $c.fraction -}}
+{{- $used = addf $used $c.util -}}
+{{- if not (hasKey $counts $c.id) -}}
+{{- $order = append $order $c.id -}}
+{{- end -}}
+{{- $_ := set $counts $c.id (add1 (get $counts $c.id | default 0)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if gt $used 0.900000001 -}}
+{{- $tenants := list -}}
+{{- range $id := $order -}}
+{{- $tenants = append $tenants (printf "%d x %s" (int (get $counts $id)) $id) -}}
+{{- end -}}
+{{- $errors = append $errors (printf "models[%d].engine.gpuMemoryUtilization: %s: one GPU can hold %s (gpuFraction %.2f in all), whose gpuMemoryUtilization sums to %.2f > 0.90; keep each model's gpuMemoryUtilization at most 0.90 x its gpuFraction" (int $s.index) $s.id (join " + " $tenants) $total $used) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Aliases (serve_app.config.AliasConfig) */ -}}
+{{- $aliasNames := list -}}
+{{- range $i, $alias := $v.aliases -}}
+{{- $at := printf "aliases[%d]" $i -}}
+{{- if or (hasKey $seen (toString $alias.name)) (has $alias.name $aliasNames) -}}
+{{- $errors = append $errors (printf "%s.name: %q is already a model id or an earlier alias" $at $alias.name) -}}
+{{- end -}}
+{{- $aliasNames = append $aliasNames $alias.name -}}
+{{- $total := 0 -}}
+{{- $targets := list -}}
+{{- range $j, $t := $alias.targets -}}
+{{- if not (hasKey $seen (toString $t.model)) -}}
+{{- $errors = append $errors (printf "%s.targets[%d].model: %q is not the id of a model (%s)" $at $j $t.model (join ", " (keys $seen | sortAlpha))) -}}
+{{- end -}}
+{{- if has $t.model $targets -}}
+{{- $errors = append $errors (printf "%s.targets[%d].model: %q is listed twice" $at $j $t.model) -}}
+{{- end -}}
+{{- $targets = append $targets $t.model -}}
+{{- $total = add $total (int $t.weight) -}}
+{{- end -}}
+{{- if eq $total 0 -}}
+{{- $errors = append $errors (printf "%s.targets: the weights sum to 0; give at least one target a weight" $at) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Prefill/decode disaggregation (serve_app.config.PrefillDecodeConfig) */ -}}
+{{- if kindIs "map" $v.prefillDecode -}}
+{{- if ne (len $v.models) 1 -}}
+{{- $errors = append $errors (printf "prefillDecode: serves exactly one model; models has %d" (len $v.models)) -}}
+{{- end -}}
+{{- if or (eq $v.image.variant "cpu") (eq (dig "accelerator" "kind" "GPU" (first $v.models)) "CPU") -}}
+{{- $errors = append $errors "prefillDecode: runs only on GPUs (its KV connectors need CUDA); use image.variant gpu and a GPU model" -}}
+{{- end -}}
+{{- if $v.aliases -}}
+{{- $errors = append $errors "prefillDecode: aliases are not supported (Ray's P/D ingress serves the model by its id)" -}}
+{{- end -}}
+{{- if $v.auth.enabled -}}
+{{- $errors = append $errors "prefillDecode: auth.enabled is not supported (Ray's P/D ingress does not run serve_app's auth); protect the endpoint at the gateway" -}}
+{{- end -}}
+{{- $m := first $v.models -}}
+{{- $acc := $m.accelerator | default dict -}}
+{{- $fraction := float64 (dig "gpuFraction" 1.0 $acc) -}}
+{{- $pp := int (dig "engine" "pipelineParallelSize" 1 $m) -}}
+{{- /* The sides replace the model's own replicas in the GPU demand. */ -}}
+{{- $gpuDemand = 0.0 -}}
+{{- range $side := list "prefill" "decode" -}}
+{{- $role := get $.Values.prefillDecode $side | default dict -}}
+{{- $tp := int ($role.tensorParallelSize | default (dig "engine" "tensorParallelSize" 1 $m)) -}}
+{{- $gpuDemand = addf $gpuDemand (mulf $tp $pp $fraction (int (dig "autoscaling" "maxReplicas" 1 $role))) -}}
+{{- $fits := false -}}
+{{- range $groups -}}
+{{- if and (gt (int .gpus) 0) (or (not $acc.gpuType) (eq (toString .gpuType) (toString $acc.gpuType))) (le (mulf $tp $fraction) (float64 .gpus)) (le (mulf $tp $pp $fraction) (mulf .gpus .numOfHosts)) -}}
+{{- $fits = true -}}
+{{- end -}}
+{{- end -}}
+{{- if not $fits -}}
+{{- $errors = append $errors (printf "prefillDecode.%s.tensorParallelSize: %d x pipelineParallelSize %d GPUs per replica fit no matching worker group" $side $tp $pp) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- /* Worker groups */ -}}
 {{- if not $groups -}}
 {{- $errors = append $errors "workerGroups: at least one worker group is needed (the head runs no Serve replicas)" -}}
@@ -131,14 +250,30 @@ field it is about. All failures are reported together, one per line.
 {{- if and (not (kindIs "invalid" $g.idleTimeoutSeconds)) (or (not $v.autoscaler.enabled) (ne $v.autoscaler.version "v2")) -}}
 {{- $errors = append $errors (printf "%s.idleTimeoutSeconds: needs autoscaler.enabled with autoscaler.version v2" $at) -}}
 {{- end -}}
+{{- if $g.spot -}}
+{{- if not $v.spot.nodeSelector -}}
+{{- $errors = append $errors (printf "spot.nodeSelector: %s.spot is true, but spot.nodeSelector is empty (it steers the group onto spot nodes and keeps the head off them)" $at) -}}
+{{- end -}}
+{{- $drain := include "kuberay-llm.spotDrainSeconds" $ | int -}}
+{{- if lt (int $g.terminationGracePeriodSeconds) $drain -}}
+{{- $errors = append $errors (printf "%s.terminationGracePeriodSeconds: %d is shorter than spot.preStopSleepSeconds + the largest models[].gracefulShutdownTimeoutS = %d; in-flight requests would be cut off" $at (int $g.terminationGracePeriodSeconds) $drain) -}}
+{{- end -}}
+{{- end -}}
 {{- $replicas := ternary $g.maxReplicas $g.replicas $v.autoscaler.enabled -}}
 {{- $gpuSupply = addf $gpuSupply (mulf $replicas $g.gpus $g.numOfHosts) -}}
 {{- end -}}
 {{- if gt $gpuDemand $gpuSupply -}}
-{{- $errors = append $errors (printf "models[].autoscaling.maxReplicas: the GPU models need up to %v GPUs (maxReplicas x tensorParallelSize x pipelineParallelSize x gpuFraction), but workerGroups offer %v (%s x gpus x numOfHosts)" $gpuDemand $gpuSupply (ternary "maxReplicas" "replicas" $v.autoscaler.enabled)) -}}
+{{- $errors = append $errors (printf "models[].autoscaling.maxReplicas: the GPU models need up to %v GPUs (maxReplicas x tensorParallelSize x pipelineParallelSize x gpuFraction; with prefillDecode, of its prefill and decode sides), but workerGroups offer %v (%s x gpus x numOfHosts)" $gpuDemand $gpuSupply (ternary "maxReplicas" "replicas" $v.autoscaler.enabled)) -}}
 {{- end -}}
 
 {{- /* Head */ -}}
+{{- if include "kuberay-llm.spotGroupNames" . | fromJsonArray -}}
+{{- range $key, $value := $v.spot.nodeSelector -}}
+{{- if eq (toString (get ($v.head.nodeSelector | default dict) $key)) (toString $value) -}}
+{{- $errors = append $errors (printf "head.nodeSelector.%s: selects spot nodes (spot.nodeSelector); the head must run on on-demand nodes" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- $headRes := $v.head.resources | default dict -}}
 {{- if or (hasKey (dig "limits" dict $headRes) "nvidia.com/gpu") (hasKey (dig "requests" dict $headRes) "nvidia.com/gpu") -}}
 {{- $errors = append $errors "head.resources: the head is CPU-only; request GPUs in workerGroups[].gpus" -}}

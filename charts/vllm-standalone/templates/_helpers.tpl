@@ -323,6 +323,18 @@ llmstack.io/model: {{ . }}
 {{- fail (printf "%s: resources.%s must not list %s; the chart requests GPUs from gpu.count" $at $kind $m.gpu.resourceName) -}}
 {{- end -}}
 {{- end -}}
+{{- /* GPU memory sizing (see _sizing.tpl) */ -}}
+{{- with include "vllm-standalone.sizingPlan" $ctx | fromJson -}}
+{{- $e := include "llmstack.sizing.estimate" . | fromJson -}}
+{{- if and .enforce $e.declared (not $e.memoryKnown) -}}
+{{- fail (printf "%s: sizing.gpuMemoryGb: GPU memory unknown for sizing.gpuType %q; set sizing.gpuMemoryGb (or sizing.enforce: false)" $at .gpuType) -}}
+{{- end -}}
+{{- if .enforce -}}
+{{- with include "llmstack.sizing.misfit" . -}}
+{{- fail (printf "%s: sizing: %s %s" $at $m.name .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- /* Engine arguments */ -}}
 {{- range $arg := $m.engine.extraArgs -}}
 {{- $flag := splitList "=" $arg | first -}}
@@ -432,15 +444,73 @@ llmstack.io/model: {{ . }}
 {{- if not $v.httpRoute.parentRefs -}}
 {{- fail "httpRoute.parentRefs must name at least one Gateway when httpRoute.enabled is true" -}}
 {{- end -}}
-{{- if and $v.httpRoute.defaultModel (not (has $v.httpRoute.defaultModel $names)) -}}
-{{- fail (printf "httpRoute.defaultModel: %q is not the name of an entry of models (%s)" $v.httpRoute.defaultModel (join ", " $names)) -}}
+{{- $splitNames := list -}}
+{{- $merged := dict -}}
+{{- range (include "vllm-standalone.models" . | fromJson).models -}}
+{{- $_ := set $merged .name . -}}
 {{- end -}}
-{{- if gt (add (len $names) (ternary 1 0 $v.httpRoute.catchAll)) 16 -}}
-{{- fail "httpRoute: an HTTPRoute holds at most 16 rules (one per model plus the catch-all); split the models over several releases" -}}
+{{- range $i, $split := $v.httpRoute.splits -}}
+{{- $at := printf "httpRoute.splits[%d]" $i -}}
+{{- if or (has $split.name $names) (has $split.name $splitNames) -}}
+{{- fail (printf "%s.name: %q is already the name of a model or an earlier split (each gets its own route)" $at $split.name) -}}
 {{- end -}}
+{{- $splitNames = append $splitNames $split.name -}}
+{{- $total := 0 -}}
+{{- $seen := list -}}
+{{- range $j, $backend := $split.backends -}}
+{{- if not (has $backend.model $names) -}}
+{{- fail (printf "%s.backends[%d].model: %q is not the name of an entry of models (%s)" $at $j $backend.model (join ", " $names)) -}}
+{{- end -}}
+{{- if has $backend.model $seen -}}
+{{- fail (printf "%s.backends[%d].model: %q is listed twice" $at $j $backend.model) -}}
+{{- end -}}
+{{- $seen = append $seen $backend.model -}}
+{{- $total = add $total (int $backend.weight) -}}
+{{- $served := include "vllm-standalone.servedNames" (get $merged $backend.model) | fromJsonArray -}}
+{{- if not (has $split.name $served) -}}
+{{- fail (printf "%s.backends[%d].model: %q must serve %q (add it to that model's engine.servedModelName; it serves %s), so requests naming the split work on every version" $at $j $backend.model $split.name (join ", " $served)) -}}
+{{- end -}}
+{{- end -}}
+{{- if eq $total 0 -}}
+{{- fail (printf "%s.backends: the weights sum to 0; give at least one backend a weight" $at) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $v.httpRoute.defaultModel (not (has $v.httpRoute.defaultModel (concat $names $splitNames))) -}}
+{{- fail (printf "httpRoute.defaultModel: %q is not the name of an entry of models or httpRoute.splits (%s)" $v.httpRoute.defaultModel (join ", " (concat $names $splitNames))) -}}
+{{- end -}}
+{{- if gt (add (len $names) (len $splitNames) (ternary 1 0 $v.httpRoute.catchAll)) 16 -}}
+{{- fail "httpRoute: an HTTPRoute holds at most 16 rules (one per model and split, plus the catch-all); split the models over several releases" -}}
+{{- end -}}
+{{- else if $v.httpRoute.splits -}}
+{{- fail "httpRoute.splits: needs httpRoute.enabled (the weighted split is a Gateway API HTTPRoute)" -}}
 {{- end -}}
 {{- /* Monitoring */ -}}
 {{- if and $v.monitoring.serviceMonitor.enabled $v.monitoring.podMonitor.enabled -}}
 {{- fail "monitoring.serviceMonitor.enabled and monitoring.podMonitor.enabled are mutually exclusive (each would scrape every engine); enable one" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The sizing plan (see _sizing.tpl) of one merged model, as JSON; args: dict ctx, model. GPU models only: empty with the CPU image. */}}
+{{- define "vllm-standalone.sizingPlan" -}}
+{{- if ne .ctx.Values.image.variant "cpu" -}}
+{{- $s := .model.sizing -}}
+{{- $e := .model.engine -}}
+{{- toJson (dict
+  "enforce" $s.enforce
+  "parametersB" $s.parametersB "weightsGb" $s.weightsGb "gpuType" $s.gpuType "gpuMemoryGb" $s.gpuMemoryGb
+  "numLayers" $s.numLayers "hiddenSize" $s.hiddenSize "numAttentionHeads" $s.numAttentionHeads "numKvHeads" $s.numKvHeads
+  "dtype" $e.dtype "quantization" $e.quantization
+  "tp" $e.tensorParallelSize "pp" $e.pipelineParallelSize "util" $e.gpuMemoryUtilization "maxModelLen" $e.maxModelLen
+) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The sizing estimate of one model as the `llmstack.io/sizing` annotation value (JSON); empty when the model is not sized; args: dict ctx, model. */}}
+{{- define "vllm-standalone.sizingAnnotation" -}}
+{{- with include "vllm-standalone.sizingPlan" . -}}
+{{- $e := include "llmstack.sizing.estimate" (fromJson .) | fromJson -}}
+{{- if and $e.declared $e.memoryKnown -}}
+{{- toJson (omit $e "declared" "memoryKnown") -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}

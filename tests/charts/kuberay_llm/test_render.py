@@ -21,6 +21,10 @@ REQUIRED_PRESETS = {
     "llama-3.1-405b-tp8-pp4-multinode.yaml",
     "two-models-shared-pool.yaml",
     "cpu-tiny.yaml",
+    "two-7b-models-one-gpu.yaml",
+    "llama-3.1-8b-spot-pool.yaml",
+    "ab-llama-8b-versions.yaml",
+    "llama-3.1-8b-prefill-decode.yaml",
 }
 # Kinds the value sets must render between them, so each schema is checked somewhere.
 KINDS_COVERED = {

@@ -48,6 +48,17 @@ EVERY_FIELD_CAMEL = {
     "maxOngoingRequests": 7,
     "maxQueuedRequests": 9,
     "env": {"VLLM_LOGGING_LEVEL": "DEBUG", "camelCaseVar": "kept as is"},
+    "gracefulShutdownTimeoutS": 45,
+    "sizing": {
+        "enforce": False,
+        "parametersB": 8.0,
+        "weightsGb": 16.5,
+        "gpuMemoryGb": 24.0,
+        "numLayers": 32,
+        "hiddenSize": 4096,
+        "numAttentionHeads": 32,
+        "numKvHeads": 8,
+    },
 }
 EVERY_FIELD_SNAKE = {
     "id": "every-field",
@@ -80,6 +91,17 @@ EVERY_FIELD_SNAKE = {
     "max_ongoing_requests": 7,
     "max_queued_requests": 9,
     "env": {"VLLM_LOGGING_LEVEL": "DEBUG", "camelCaseVar": "kept as is"},
+    "graceful_shutdown_timeout_s": 45,
+    "sizing": {
+        "enforce": False,
+        "parameters_b": 8.0,
+        "weights_gb": 16.5,
+        "gpu_memory_gb": 24.0,
+        "num_layers": 32,
+        "hidden_size": 4096,
+        "num_attention_heads": 32,
+        "num_kv_heads": 8,
+    },
 }
 GPU_GROUP = [{"groupName": "l4", "gpus": 2, "gpuType": "L4", "minReplicas": 1, "maxReplicas": 1}]
 
@@ -110,10 +132,12 @@ def unset_fields(model: Any, prefix: str = "") -> list[str]:
 def test_serve_config_is_one_serve_app_application(values: Path | None) -> None:
     config = yaml.safe_load(rayservice(render(values_args(values)))["spec"]["serveConfigV2"])
     (app,) = config["applications"]
+    # serve_app's builder, or its prefill/decode builder when prefillDecode is set.
+    builder = "serve_app:build_pd_app" if "prefill_decode" in app["args"] else "serve_app:build_app"
     assert {k: v for k, v in app.items() if k != "args"} == {
         "name": "llm",
         "route_prefix": "/",
-        "import_path": "serve_app:build_app",
+        "import_path": builder,
     }
 
 

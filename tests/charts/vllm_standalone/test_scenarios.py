@@ -24,6 +24,7 @@ REQUIRED_PRESETS = {
     "qwen2.5-7b-a10g.yaml",
     "multi-model.yaml",
     "cpu-tiny.yaml",
+    "ab-llama-8b-versions.yaml",
 }
 # Kinds the scenarios must exercise between them, so each schema is checked somewhere.
 KINDS_COVERED = {
