@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Tiers the full test run must contain; a tier with no tests selected fails the run.
 TIERS   ?= render,serve,cluster,load
 
-.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench
+.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench bench-autoscale
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -76,3 +76,6 @@ docs: bootstrap ## Regenerate every chart's README.md from its values.yaml (helm
 
 bench: python-env ## Side-by-side benchmark on the tiny model (serve_app, vLLM server, peer, naive); writes reports/bench/
 	@$(PY) -m loadtest.bench --out $(REPO)/reports/bench $(ARGS)
+
+bench-autoscale: python-env ## Autoscaling run: step load against serve_app scaling 1..2 CPU replicas; writes reports/bench/autoscaling/
+	@$(PY) -m loadtest.bench.autoscale --out $(REPO)/reports/bench/autoscaling $(ARGS)

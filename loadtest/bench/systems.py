@@ -88,12 +88,12 @@ class Running:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
 
-def command_for(name: str, model_dir: str, workdir: Path, port: int, metrics_port: int) -> tuple[list[str], str | None]:
-    """The argv that starts a system, and its metrics URL."""
+def command_for(name: str, model_dir: str, workdir: Path, port: int, metrics_port: int, serve_config: dict | None = None) -> tuple[list[str], str | None]:
+    """The argv that starts a system, and its metrics URL (``serve_config`` replaces serve_app's)."""
     py = sys.executable
     if name == "serve_app":
         config = workdir / "serve_app.yaml"
-        config.write_text(yaml.safe_dump(serve_app_config(model_dir)))
+        config.write_text(yaml.safe_dump(serve_config or serve_app_config(model_dir)))
         argv = [py, "-m", "serve_app", "--config", str(config), "--port", str(port), "--metrics-port", str(metrics_port), "--num-cpus", str(RAY_NUM_CPUS)]
         return argv, f"http://127.0.0.1:{metrics_port}/metrics"
     if name == "vllm":
@@ -111,10 +111,10 @@ def command_for(name: str, model_dir: str, workdir: Path, port: int, metrics_por
     raise ValueError(f"unknown system {name!r}")
 
 
-def start(name: str, model_dir: str, workdir: Path, extra_env: dict[str, str] | None = None, nice: int = 0) -> Running:
+def start(name: str, model_dir: str, workdir: Path, extra_env: dict[str, str] | None = None, nice: int = 0, serve_config: dict | None = None) -> Running:
     workdir.mkdir(parents=True, exist_ok=True)
     port, metrics_port = free_port(), free_port()
-    argv, metrics_url = command_for(name, model_dir, workdir, port, metrics_port)
+    argv, metrics_url = command_for(name, model_dir, workdir, port, metrics_port, serve_config)
     log_path = workdir / "server.log"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
