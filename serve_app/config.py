@@ -257,6 +257,26 @@ class PrefillDecodeConfig(StrictModel):
     decode: PDRoleConfig = Field(default_factory=PDRoleConfig, description="The decode side.")
 
 
+class TracingConfig(StrictModel):
+    """OpenTelemetry request spans exported over OTLP/HTTP (off by default)."""
+
+    enabled: bool = Field(False, description="Export one span per OpenAI request from the ingress.")
+    otlp_endpoint: str | None = Field(
+        None, pattern=r"^https?://", description="The collector's OTLP/HTTP traces URL, e.g. http://otel-collector.observability:4318/v1/traces."
+    )
+    service_name: str = Field("serve-app", min_length=1, description="`service.name` of the exported spans.")
+    sample_ratio: float = Field(1.0, ge=0.0, le=1.0, description="Share of new traces sampled; a caller's sampled traceparent is always followed.")
+    engine_spans: bool = Field(False, description="Also export vLLM's per-request engine spans (queue, prefill, decode timings) to the same endpoint.")
+
+    @model_validator(mode="after")
+    def _endpoint_when_enabled(self) -> "TracingConfig":
+        if self.enabled and not self.otlp_endpoint:
+            raise ValueError("tracing.otlp_endpoint is required when tracing.enabled is true")
+        if self.engine_spans and not self.enabled:
+            raise ValueError("tracing.engine_spans needs tracing.enabled")
+        return self
+
+
 class AppConfig(StrictModel):
     """The whole application: the models served behind one OpenAI-compatible ingress."""
 
@@ -266,6 +286,7 @@ class AppConfig(StrictModel):
     ingress_max_ongoing_requests: int = Field(1024, ge=1, description="Concurrent requests each ingress replica accepts.")
     aliases: list[AliasConfig] = Field(default_factory=list, description="Model names answered by one of several models by weight (A/B versions, canaries).")
     prefill_decode: PrefillDecodeConfig | None = Field(None, description="Serve the one model with prefill/decode disaggregation (GPUs only); null: one deployment per model.")
+    tracing: TracingConfig = Field(default_factory=TracingConfig, description="OpenTelemetry request tracing.")
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "AppConfig":

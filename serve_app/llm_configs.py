@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import ModelConfig
+from .config import ModelConfig, TracingConfig
 
 PREFIX_ROUTER = "ray.serve.llm.request_router:PrefixCacheAffinityRouter"
 
@@ -90,8 +90,12 @@ def deployment_config(model: ModelConfig) -> dict[str, Any]:
     return cfg
 
 
-def to_llm_config(model: ModelConfig) -> dict[str, Any]:
-    """The LLMConfig dict for one model, as ray.serve.llm.LLMConfig.model_validate takes it."""
+def to_llm_config(model: ModelConfig, tracing: TracingConfig | None = None) -> dict[str, Any]:
+    """The LLMConfig dict for one model, as ray.serve.llm.LLMConfig.model_validate takes it.
+
+    With ``tracing.engine_spans`` the engine exports its own per-request spans to the
+    same OTLP/HTTP endpoint as the ingress (vLLM speaks gRPC unless told otherwise).
+    """
     cfg: dict[str, Any] = {
         "model_loading_config": {"model_id": model.id, "model_source": model.model_source},
         "engine_kwargs": engine_kwargs(model),
@@ -104,6 +108,11 @@ def to_llm_config(model: ModelConfig) -> dict[str, Any]:
             "dynamic_lora_loading_path": model.lora.dynamic_lora_loading_path,
             "max_num_adapters_per_replica": model.lora.max_num_adapters_per_replica,
         }
-    if model.env:
-        cfg["runtime_env"] = {"env_vars": dict(model.env)}
+    env = dict(model.env)
+    if tracing is not None and tracing.engine_spans:
+        cfg["engine_kwargs"]["otlp_traces_endpoint"] = tracing.otlp_endpoint
+        env.setdefault("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf")
+        env.setdefault("OTEL_SERVICE_NAME", f"{tracing.service_name}-engine")
+    if env:
+        cfg["runtime_env"] = {"env_vars": env}
     return cfg

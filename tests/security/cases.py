@@ -18,6 +18,10 @@ NAMESPACE = "llm"
 # Presets for a laptop or a CI job, where nobody else can reach the endpoint: the only
 # ones allowed to run without an API key.
 LOCAL_PRESETS = {"cpu-tiny"}
+# Presets whose endpoint cannot run serve_app's API-key auth and must sit behind an
+# authenticating gateway instead; each preset's header says so. Ray Serve LLM's P/D
+# graph has its own ingress, which does not run serve_app's middleware.
+GATEWAY_AUTH_PRESETS = {"llama-3.1-8b-prefill-decode"}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from tests.security.pods import pod_specs
 from tests.support import helm
 
 PRESETS = [c for c in cases.cases(cases.WORKLOAD_CHARTS) if c.is_preset]
-SHARED = [c for c in PRESETS if c.name not in cases.LOCAL_PRESETS]
+SHARED = [c for c in PRESETS if c.name not in cases.LOCAL_PRESETS | cases.GATEWAY_AUTH_PRESETS]
+GATEWAY = [c for c in PRESETS if c.name in cases.GATEWAY_AUTH_PRESETS]
 
 
 def api_key_env_refs(case: cases.Case, env_name: str) -> dict[str, str]:
@@ -53,6 +54,13 @@ def test_shared_cluster_presets_require_an_api_key_from_an_existing_secret(case:
     serving = [o for o in refs if "Pod/" not in o]  # the helm test pod reads the key too
     assert serving, f"no serving container reads {env_name}"
     assert set(refs.values()) == {secret}, refs
+
+
+@pytest.mark.parametrize("case", GATEWAY, ids=[c.id for c in GATEWAY])
+def test_gateway_auth_presets_say_so_and_cannot_enable_serve_app_auth(case: cases.Case) -> None:
+    assert "gateway that" in case.values.read_text() and "authenticates" in case.values.read_text()
+    error = helm.template_error(case.chart, [case.values], set_json={"auth": {"enabled": True, "existingSecret": "k"}})
+    assert "auth.enabled is not supported" in error
 
 
 @pytest.mark.parametrize("case", PRESETS, ids=[c.id for c in PRESETS])

@@ -9,7 +9,7 @@ pydantic models instead of being written twice:
     properties.models.items                      <- ModelConfig
     properties.auth.properties.enabled/apiKeyEnv <- AuthConfig
     properties.serveIngress.properties.*         <- AppConfig.ingress_*
-    properties.aliases, properties.prefillDecode <- AppConfig.aliases, AppConfig.prefill_decode
+    properties.aliases, properties.prefillDecode, properties.tracing <- AppConfig.aliases, .prefill_decode, .tracing
 
 and templates/_generated.tpl, which gives the templates the engine's first-class field
 names (Helm keeps values.schema.json out of `.Files`). Everything else in
@@ -50,7 +50,11 @@ APP_FIELDS = {
 AUTH_FIELDS = ("enabled", "api_key_env")
 # AppConfig fields that are top-level values under their camelCase name, with the
 # chart's default (values.yaml's; pydantic's default factories leave it out).
-TOP_LEVEL_APP_FIELDS = {"aliases": [], "prefill_decode": None}
+TOP_LEVEL_APP_FIELDS = {
+    "aliases": [],
+    "prefill_decode": None,
+    "tracing": {"enabled": False, "otlpEndpoint": None, "serviceName": "serve-app", "sampleRatio": 1.0, "engineSpans": False},
+}
 
 
 def camel(name: str) -> str:

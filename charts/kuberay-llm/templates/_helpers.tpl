@@ -268,7 +268,7 @@ arguments) and pass through unchanged.
 {{- toJson $out -}}
 {{- end -}}
 
-{{/* serve_app's AppConfig (the application's args) as JSON: models, auth, the ingress deployment and the aliases, in snake_case. */}}
+{{/* serve_app's AppConfig (the application's args) as JSON: models, auth, the ingress deployment, aliases and tracing, in snake_case. */}}
 {{- define "kuberay-llm.appConfig" -}}
 {{- $models := list -}}
 {{- range .Values.models -}}
@@ -285,6 +285,9 @@ arguments) and pass through unchanged.
 {{- end -}}
 {{- if kindIs "map" .Values.prefillDecode -}}
 {{- $_ := set $app "prefill_decode" (include "kuberay-llm.snakeKeys" .Values.prefillDecode | fromJson) -}}
+{{- end -}}
+{{- if .Values.tracing.enabled -}}
+{{- $_ := set $app "tracing" (include "kuberay-llm.snakeKeys" .Values.tracing | fromJson) -}}
 {{- end -}}
 {{- toJson $app -}}
 {{- end -}}

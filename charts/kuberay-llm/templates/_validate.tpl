@@ -307,6 +307,17 @@ field it is about. All failures are reported together, one per line.
 {{- $errors = append $errors "huggingface.token.value: set either huggingface.token.existingSecret or huggingface.token.value, not both" -}}
 {{- end -}}
 
+{{- /* Tracing */ -}}
+{{- if and $v.tracing.enabled (not $v.tracing.otlpEndpoint) -}}
+{{- $errors = append $errors "tracing.otlpEndpoint: tracing.enabled needs the collector's OTLP/HTTP traces URL" -}}
+{{- end -}}
+{{- if and $v.tracing.engineSpans (not $v.tracing.enabled) -}}
+{{- $errors = append $errors "tracing.engineSpans: needs tracing.enabled" -}}
+{{- end -}}
+{{- if and $v.tracing.enabled (kindIs "map" $v.prefillDecode) -}}
+{{- $errors = append $errors "tracing.enabled: not supported with prefillDecode (Ray's P/D ingress does not run serve_app's middleware)" -}}
+{{- end -}}
+
 {{- /* Exposure */ -}}
 {{- if and $v.ingress.enabled (not $v.ingress.hosts) -}}
 {{- $errors = append $errors "ingress.hosts: ingress.enabled needs at least one host" -}}

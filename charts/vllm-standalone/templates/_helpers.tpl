@@ -193,6 +193,9 @@ llmstack.io/model: {{ . }}
 - {{ printf "--max-lora-rank=%d" (int $e.lora.maxLoraRank) | quote }}
 {{- end }}
 {{- end }}
+{{- if .ctx.Values.tracing.enabled }}
+- {{ printf "--otlp-traces-endpoint=%s" .ctx.Values.tracing.otlpEndpoint | quote }}
+{{- end }}
 {{- range $e.extraArgs }}
 - {{ . | quote }}
 {{- end }}
@@ -291,6 +294,9 @@ llmstack.io/model: {{ . }}
 {{/* Cross-field checks the schema cannot express; each failure names the offending field. */}}
 {{- define "vllm-standalone.validate" -}}
 {{- $v := .Values -}}
+{{- if and $v.tracing.enabled (not $v.tracing.otlpEndpoint) -}}
+{{- fail "tracing.otlpEndpoint: tracing.enabled needs the collector's OTLP/HTTP traces URL" -}}
+{{- end -}}
 {{- $names := list -}}
 {{- range $i, $entry := $v.models -}}
 {{- if has $entry.name $names -}}
@@ -298,7 +304,7 @@ llmstack.io/model: {{ . }}
 {{- end -}}
 {{- $names = append $names $entry.name -}}
 {{- end -}}
-{{- $managedFlags := list "--model" "--host" "--port" "--served-model-name" "--tensor-parallel-size" "-tp" "--pipeline-parallel-size" "-pp" "--api-key" "--max-model-len" "--gpu-memory-utilization" "--max-num-seqs" "--max-num-batched-tokens" "--enable-prefix-caching" "--no-enable-prefix-caching" "--dtype" "--quantization" "-q" "--trust-remote-code" "--enforce-eager" "--enable-lora" "--lora-modules" "--max-loras" "--max-lora-rank" -}}
+{{- $managedFlags := list "--model" "--host" "--port" "--served-model-name" "--tensor-parallel-size" "-tp" "--pipeline-parallel-size" "-pp" "--api-key" "--max-model-len" "--gpu-memory-utilization" "--max-num-seqs" "--max-num-batched-tokens" "--enable-prefix-caching" "--no-enable-prefix-caching" "--dtype" "--quantization" "-q" "--trust-remote-code" "--enforce-eager" "--enable-lora" "--lora-modules" "--max-loras" "--max-lora-rank" "--otlp-traces-endpoint" -}}
 {{- $sumQuery := "^\\s*sum(\\s+by\\s*\\([^)]*\\))?\\s*\\(" -}}
 {{- range $m := (include "vllm-standalone.models" . | fromJson).models -}}
 {{- $at := printf "models[%d] (%s)" (int $m.index) $m.name -}}

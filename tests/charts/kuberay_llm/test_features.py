@@ -86,7 +86,7 @@ def rule_with_port(rules: list[dict], port: int) -> list[dict]:
 
 
 def test_chart_yaml_pins_version_app_version_kube_version_and_license() -> None:
-    assert (CHART_YAML["version"], CHART_YAML["appVersion"]) == ("0.1.0", "0.1.0")
+    assert (CHART_YAML["version"], CHART_YAML["appVersion"]) == ("0.2.0", "0.2.0")
     assert CHART_YAML["kubeVersion"] == ">=1.29.0-0"
     assert CHART_YAML["annotations"]["artifacthub.io/license"] == "Apache-2.0"
 
@@ -108,7 +108,7 @@ def test_cpu_variant_runs_the_cpu_image_everywhere() -> None:
 
 def test_image_digest_is_pinned_after_the_tag() -> None:
     image = ray_container(head(render([EVERYTHING_SCENARIO]))["template"]["spec"])["image"]
-    assert image == "ghcr.io/llmstack/serve-app:0.1.0@sha256:" + "0" * 64
+    assert image == "ghcr.io/llmstack/serve-app:0.2.0@sha256:" + "0" * 64
 
 
 def test_ray_version_is_pinned() -> None:

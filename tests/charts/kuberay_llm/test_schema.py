@@ -23,7 +23,7 @@ VALUES = yaml.safe_load(VALUES_TEXT)
 README = (CHART_DIR / "README.md").read_text()
 TEMPLATES = chart_checks.templates_text(CHART_DIR)
 # Values the templates read in bulk (pass-through maps) rather than key by key.
-READ_AS_A_WHOLE = {"models", "podSecurityContext", "containerSecurityContext"}
+READ_AS_A_WHOLE = {"models", "podSecurityContext", "containerSecurityContext", "tracing"}
 
 
 def load_generator():

@@ -54,9 +54,13 @@ SCHEMA_CASES = [
     Bad("pdb-percentage", {"podDisruptionBudget": {"minAvailable": "50%"}}, ("/podDisruptionBudget/minAvailable",)),
     Bad("shm-size-not-a-quantity", {"head": {"shmSize": "lots"}}, ("/head/shmSize",)),
     Bad("fullname-too-long", {"fullnameOverride": "x" * 48}, ("/fullnameOverride",)),
+    Bad("tracing-endpoint-not-a-url", {"tracing": {"enabled": True, "otlpEndpoint": "collector:4318"}}, ("/tracing/otlpEndpoint",)),
+    Bad("tracing-sample-ratio-above-one", {"tracing": {"sampleRatio": 2}}, ("/tracing/sampleRatio",)),
 ]
 
 TEMPLATE_CASES = [
+    Bad("tracing-without-endpoint", {"tracing": {"enabled": True}}, ("tracing.otlpEndpoint",)),
+    Bad("engine-spans-without-tracing", {"tracing": {"engineSpans": True}}, ("tracing.engineSpans",)),
     Bad("duplicate-model-ids", {"models": [{"id": "m"}, {"id": "m"}], "workerGroups": group(maxReplicas=2)}, ("models[1].id", "models[0]")),
     Bad("gpu-fraction-on-cpu", {"models": model(accelerator={**CPU_MODEL, "gpuFraction": 0.5})}, ("models[0].accelerator.gpuFraction",), CPU),
     Bad("gpu-type-on-cpu", {"models": model(accelerator={**CPU_MODEL, "gpuType": "L4"})}, ("models[0].accelerator.gpuType",), CPU),

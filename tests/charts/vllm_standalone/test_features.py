@@ -103,7 +103,7 @@ def test_resources_carry_the_standard_labels_and_common_labels() -> None:
         labels = doc["metadata"]["labels"]
         assert labels["app.kubernetes.io/managed-by"] == "Helm", doc["kind"]
         assert labels["app.kubernetes.io/version"] == "v0.29.0", doc["kind"]
-        assert labels["helm.sh/chart"] == "vllm-standalone-0.1.0", doc["kind"]
+        assert labels["helm.sh/chart"] == "vllm-standalone-0.2.0", doc["kind"]
         assert labels["team"] == "ml", doc["kind"]
 
 
@@ -763,3 +763,21 @@ def test_notes_print_paste_ready_port_forward_and_curl() -> None:
     assert f"kubectl --namespace {NAMESPACE} port-forward svc/{service} 8000:{HTTP_PORT}" in notes
     assert 'curl http://127.0.0.1:8000/v1/models -H "Authorization: Bearer $VLLM_API_KEY"' in notes
     assert "get secret llm-key" in notes
+
+
+# ---------------------------------------------------------------- tracing
+
+def test_tracing_is_off_by_default() -> None:
+    rendered = render()
+    assert not [a for a in engine(rendered)["args"] if a.startswith("--otlp-traces-endpoint")]
+    assert "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" not in env(engine(rendered))
+
+
+def test_tracing_passes_the_endpoint_to_vllm_over_otlp_http() -> None:
+    url = "http://otel-collector.observability:4318/v1/traces"
+    container = engine(render(tracing={"enabled": True, "otlpEndpoint": url}))
+
+    assert flag_value(container["args"], "--otlp-traces-endpoint") == url
+    variables = env(container)
+    assert variables["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"]["value"] == "http/protobuf"
+    assert variables["OTEL_SERVICE_NAME"]["value"] == f"{FULLNAME}-{DEFAULT_MODEL}"

@@ -43,6 +43,8 @@ def with_model(**overrides: Any) -> dict[str, Any]:
 BAD_VALUES = [
     # ---- schema: unknown keys, types, enums, ranges
     case("misspelled-top-level-key", {"imagee": {"variant": "gpu"}}, "imagee"),
+    case("tracing-endpoint-not-a-url", {"tracing": {"enabled": True, "otlpEndpoint": "collector:4318"}}, "/tracing/otlpEndpoint"),
+    case("tracing-without-endpoint", {"tracing": {"enabled": True}}, "tracing.otlpEndpoint"),
     case("misspelled-engine-key", {"defaults": {"engine": {"tensorParalelSize": 2}}}, "/defaults/engine", "tensorParalelSize"),
     case("misspelled-model-entry-key", with_model(replica=2), "/models/0", "replica"),
     case("tensor-parallel-as-string", with_model(engine={"tensorParallelSize": "two"}), "/models/0/engine/tensorParallelSize"),
