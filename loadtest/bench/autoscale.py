@@ -181,6 +181,12 @@ def markdown(result: dict) -> str:
         f"(`downscale_delay_s` is {cfg['downscale_delay_s']} s).",
         f"- Requests: {ev['requests']}, errors: {ev['errors']}; most replicas seen: {ev['max_replicas_seen']}.",
         "",
+        "How to read it: Serve decides on the ongoing requests averaged over its look-back window, so the second replica starts "
+        "tens of seconds after the step, not `upscale_delay_s` after it, and then loads its engine. On a 2-core machine a second CPU "
+        "replica adds no compute (both engines share the same cores), so throughput does not rise here: the run shows the control "
+        "loop (when Serve scales out and in, that no request fails while it does), not capacity. vLLM's gauges reach the metrics "
+        "endpoint through Ray's exporter every few seconds, hence the steps in the queue columns.",
+        "",
         "## Timeline (5-second bins)",
         "",
         "| t (s) | users | replicas | waiting | running | requests | errors | TTFT p50 (ms) | e2e p50 (ms) | output tok/s |",
@@ -241,6 +247,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--target-ongoing", type=float, default=4.0, help="Serve target_ongoing_requests (default: %(default)s)")
     p.add_argument("--upscale-delay", type=float, default=5.0, help="Serve upscale_delay_s (default: %(default)s)")
     p.add_argument("--downscale-delay", type=float, default=30.0, help="Serve downscale_delay_s (default: %(default)s)")
+    p.add_argument("--render-only", action="store_true", help="only rewrite README.md (and the plot) from results.json")
     return p.parse_args(argv)
 
 
@@ -248,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     from serve_app.tiny_model import ensure_model
 
     args = parse_args(argv)
+    if args.render_only:
+        result = json.loads((args.out / "results.json").read_text())
+        result["plot"] = plot(result, args.out / "timeline.png")
+        (args.out / "README.md").write_text(markdown(result))
+        return 0
     phases = parse_phases(args.phases)
     profile = LoadProfile.full()
     raw = args.out / "raw"
