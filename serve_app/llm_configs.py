@@ -103,6 +103,8 @@ def to_llm_config(model: ModelConfig, tracing: TracingConfig | None = None) -> d
         "log_engine_metrics": True,
         **placement(model),
     }
+    if model.stream_batching_interval_ms is not None:
+        cfg["experimental_configs"] = {"stream_batching_interval_ms": model.stream_batching_interval_ms}
     if model.lora:
         cfg["lora_config"] = {
             "dynamic_lora_loading_path": model.lora.dynamic_lora_loading_path,

@@ -128,3 +128,11 @@ def test_ray_accepts_every_translated_config():
 
     for m in (model(), model(accelerator={"kind": "CPU"}), model(routing="prefix_cache_affinity", lora={"dynamic_lora_loading_path": "gs://b/adapters"})):
         LLMConfig.model_validate(to_llm_config(m))
+
+
+def test_stream_batching_interval_reaches_ray_serve_llm_experimental_configs():
+    from ray.serve.llm import LLMConfig
+
+    llm = to_llm_config(model(stream_batching_interval_ms=10))
+    assert LLMConfig.model_validate(llm).experimental_configs["stream_batching_interval_ms"] == 10
+    assert "experimental_configs" not in to_llm_config(model())
