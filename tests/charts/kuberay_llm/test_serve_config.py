@@ -49,6 +49,7 @@ EVERY_FIELD_CAMEL = {
     "maxQueuedRequests": 9,
     "env": {"VLLM_LOGGING_LEVEL": "DEBUG", "camelCaseVar": "kept as is"},
     "gracefulShutdownTimeoutS": 45,
+    "streamBatchingIntervalMs": 10,
     "sizing": {
         "enforce": False,
         "parametersB": 8.0,
@@ -92,6 +93,7 @@ EVERY_FIELD_SNAKE = {
     "max_queued_requests": 9,
     "env": {"VLLM_LOGGING_LEVEL": "DEBUG", "camelCaseVar": "kept as is"},
     "graceful_shutdown_timeout_s": 45,
+    "stream_batching_interval_ms": 10,
     "sizing": {
         "enforce": False,
         "parameters_b": 8.0,
