@@ -128,3 +128,17 @@ def test_ray_accepts_every_translated_config():
 
     for m in (model(), model(accelerator={"kind": "CPU"}), model(routing="prefix_cache_affinity", lora={"dynamic_lora_loading_path": "gs://b/adapters"})):
         LLMConfig.model_validate(to_llm_config(m))
+
+
+def test_rolling_updates_start_replacements_before_draining_old_replicas():
+    from ray.serve.llm import LLMConfig
+
+    from serve_app.builder import ingress_options
+    from serve_app.llm_configs import GRACEFUL_SHUTDOWN_TIMEOUT_S
+
+    llm = to_llm_config(model())
+    assert llm["deployment_config"]["max_surge_percent"] == 100
+    ingress = ingress_options(AppConfig.model_validate(MINIMAL), [LLMConfig.model_validate(llm)])
+    assert ingress["max_surge_percent"] == 100
+    # Streams pass through the ingress: it must drain them as long as the engines do.
+    assert ingress["graceful_shutdown_timeout_s"] == GRACEFUL_SHUTDOWN_TIMEOUT_S
