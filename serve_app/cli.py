@@ -14,6 +14,7 @@ import os
 import queue
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import yaml
 
 from .config import AppConfig
 from .defaults import local_app_config
+from .llm_configs import GRACEFUL_SHUTDOWN_TIMEOUT_S
 
 log = logging.getLogger("serve_app")
 
@@ -31,6 +33,8 @@ DEFAULT_METRICS_PORT = 8080
 # must all fit even on a 2-core laptop, so the local head advertises more than it has.
 DEFAULT_LOGICAL_CPUS = 8
 APP_NAME = "llm"
+DRAIN_MARGIN_S = 10
+DRAIN_POLL_S = 0.5
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -76,13 +80,29 @@ def run(config: AppConfig, host: str, port: int, metrics_port: int, num_cpus: in
         signal.signal(sig, lambda signum, _: signals.put(signum))
     while signals.get() == signal.SIGHUP:
         redeploy(config_path)
-    log.info("shutting down: draining in-flight requests")
-    # Deleting the app first lets every replica finish its in-flight requests (up to
-    # its graceful_shutdown_timeout_s) while the HTTP proxy still carries their
-    # streams; serve.shutdown() alone stops the proxy at once and cuts them.
-    serve.delete(APP_NAME)
+    drain(GRACEFUL_SHUTDOWN_TIMEOUT_S + DRAIN_MARGIN_S)
     serve.shutdown()
     ray.shutdown()
+
+
+def drain(timeout_s: float) -> None:
+    """Delete the app so every replica finishes its in-flight requests, for at most ``timeout_s``.
+
+    Deleting first keeps the HTTP proxy carrying the streams while replicas drain
+    (up to their graceful_shutdown_timeout_s); serve.shutdown() alone stops the proxy
+    at once and cuts them. Bounded, so a cluster that is itself going away (its
+    processes signalled too) cannot hang the exit.
+    """
+    from ray import serve
+
+    log.info("shutting down: draining in-flight requests (at most %.0f s)", timeout_s)
+    deadline = time.monotonic() + timeout_s
+    try:
+        serve.delete(APP_NAME, _blocking=False)
+        while APP_NAME in serve.status().applications and time.monotonic() < deadline:
+            time.sleep(DRAIN_POLL_S)
+    except Exception as e:  # noqa: BLE001 - a failing cluster must not block the exit
+        log.warning("drain cut short: %s", e)
 
 
 def redeploy(config_path: Path | None) -> None:

@@ -177,4 +177,16 @@ def body_problem(scope: dict, body: bytes) -> str | None:
         return f"Request body is not valid JSON: {e} is not a JSON number."
     if not isinstance(data, dict):
         return "Request body must be a JSON object."
+    if scope.get("path") == "/v1/chat/completions":
+        return messages_problem(data.get("messages"))
+    return None
+
+
+def messages_problem(messages: Any) -> str | None:
+    """vLLM's chat renderer indexes ``message["role"]`` unchecked: a message without one is a 500 there."""
+    if not isinstance(messages, list):
+        return None  # the request model rejects it with a 400 naming the field
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            return f"messages[{i}] must be an object with a 'role' string."
     return None

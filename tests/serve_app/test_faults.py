@@ -26,6 +26,7 @@ LONG_STREAM = {"model": FAULT_MODEL, "prompt": "a long story", "max_tokens": 150
 SHORT = {"model": FAULT_MODEL, "prompt": "hi", "max_tokens": 8, "ignore_eos": True}
 LOAD_STREAM = {"model": FAULT_MODEL, "prompt": "steady load", "max_tokens": 64, "ignore_eos": True}
 IN_FLIGHT = 4
+CLIENTS_AFTER_KILL = 3
 LOAD_WORKERS = 3
 REQUEST_TIMEOUT_S = 240.0
 RECOVERY_DEADLINE_S = 300.0
@@ -75,10 +76,11 @@ async def kill_engine_under_load(app: serving.ServedApp) -> dict:
         health: list[tuple[float, int, dict]] = []
 
         async def client_after_the_kill() -> None:
-            # One request at a time, as a client that keeps using the model would.
+            # One request at a time, as each client that keeps using the model would.
             while time.monotonic() - killed < RECOVERY_DEADLINE_S:
-                later.append(await stream(http, COMPLETIONS, SHORT, REQUEST_TIMEOUT_S))
-                if later[-1].ok:
+                outcome = await stream(http, COMPLETIONS, SHORT, REQUEST_TIMEOUT_S)
+                later.append(outcome)
+                if outcome.ok:
                     return
                 await asyncio.sleep(0.5)
 
@@ -90,9 +92,9 @@ async def kill_engine_under_load(app: serving.ServedApp) -> dict:
                     return
                 await asyncio.sleep(1)
 
-        await asyncio.gather(client_after_the_kill(), watch_health())
+        await asyncio.gather(*(client_after_the_kill() for _ in range(CLIENTS_AFTER_KILL)), watch_health())
         outcomes = await asyncio.gather(*in_flight)
-    first_ok = next((o for o in later if o.ok), None)
+    first_ok = min((o for o in later if o.ok), key=lambda o: o.started + o.elapsed, default=None)
     return {
         "killed_pid": engine.pid,
         "in_flight": outcomes,

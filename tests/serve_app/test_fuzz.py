@@ -23,7 +23,12 @@ from tests.support.faults import record_figures
 from tests.support.serving import MODEL_A
 
 OPERATIONS = [("/v1/chat/completions", "POST"), ("/v1/completions", "POST"), ("/v1/models", "GET")]
-EXAMPLES_PER_MODE = 12
+# GET /v1/models takes no input, so it has no invalid (negative) form.
+MODES = {
+    "POST": (GenerationMode.POSITIVE, GenerationMode.NEGATIVE),
+    "GET": (GenerationMode.POSITIVE,),
+}
+EXAMPLES_PER_MODE = 40
 CONTEXT = 2048
 # Largest work a positive case may ask for; larger in-range values are scaled down to it.
 CAPS = {"max_tokens": 16, "max_completion_tokens": 16, "min_tokens": 4, "n": 2, "best_of": 2}
@@ -54,7 +59,7 @@ def fuzz_results(served_app, api_schema) -> dict[str, list]:
     results: dict[str, list] = {"cases": [], "server_errors": []}
     for path, method in OPERATIONS:
         operation = api_schema[path][method]
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        for mode in MODES[method]:
             strategy = operation.as_strategy(generation_mode=mode)
             if mode is GenerationMode.POSITIVE:
                 strategy = strategy.map(bound_work)
@@ -82,7 +87,8 @@ def test_openapi_schema_lists_the_openai_operations(api_schema):
 
 
 def test_fuzzed_requests_never_get_a_server_error(fuzz_results):
-    assert len(fuzz_results["cases"]) >= len(OPERATIONS) * EXAMPLES_PER_MODE
+    # Hypothesis stops early on an operation with few distinct inputs (GET /v1/models).
+    assert len(fuzz_results["cases"]) >= 4 * EXAMPLES_PER_MODE
     assert fuzz_results["server_errors"] == []
 
 
