@@ -62,6 +62,7 @@ class Outcome:
     done: bool = False
     error_event: dict[str, Any] | None = None
     error_body: dict[str, Any] | None = None
+    completion_tokens: int | None = None
     exception: str | None = None
     started: float = field(default_factory=time.monotonic)
     elapsed: float = 0.0
@@ -103,7 +104,10 @@ async def stream(client: httpx.AsyncClient, path: str, body: dict, timeout_s: fl
                 if "error" in event:
                     out.error_event = event["error"]
                     continue
-                out.chunks += 1
+                if event.get("usage"):
+                    out.completion_tokens = event["usage"].get("completion_tokens")
+                if event.get("choices"):
+                    out.chunks += 1
                 if first_chunk is not None and out.chunks >= 2:
                     first_chunk.set()
 
