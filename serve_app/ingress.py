@@ -46,13 +46,24 @@ log = logging.getLogger("serve_app")
 # A lost replica is usually noticed by the router on the first retry, which then waits
 # for a live replica; a few spaced retries cover the window in between.
 REPLICA_LOST_RETRIES = 10
+ACTOR_DIED_RETRIES = 2
 REPLICA_LOST_BACKOFF_S = 0.5
 
 
-def replica_lost(e: BaseException) -> bool:
-    """The request failed because its replica or engine is gone, before doing any work."""
-    cause = getattr(e, "cause", None)
-    return isinstance(e, (ReplicaLost, RayActorError, ActorUnavailableError)) or isinstance(cause, ReplicaLost)
+def replica_lost(e: BaseException) -> str | None:
+    """Why the request's replica was lost before it produced output, or None if it was not.
+
+    "engine dead": the replica refused the request (ReplicaLost), always safe to resend.
+    "actor died": the replica process died; usually it was already dead (the router
+    had not heard yet), but the request may have been what killed it, so these get
+    only ACTOR_DIED_RETRIES more tries: a poison request must not take down every
+    replacement replica in turn.
+    """
+    if isinstance(e, ReplicaLost) or isinstance(getattr(e, "cause", None), ReplicaLost):
+        return "engine dead"
+    if isinstance(e, (RayActorError, ActorUnavailableError)):
+        return "actor died"
+    return None
 
 
 class ServeAppIngress(OpenAiIngress):
@@ -72,6 +83,7 @@ class ServeAppIngress(OpenAiIngress):
         router waits for a live or replacement replica. Once output has flowed, a
         failure reaches the client as before (an error event ends the stream).
         """
+        actor_deaths = 0
         for attempt in range(REPLICA_LOST_RETRIES + 1):
             started = False
             try:
@@ -87,7 +99,9 @@ class ServeAppIngress(OpenAiIngress):
                     internal_message=str(e),
                 ) from e
             except Exception as e:
-                if started or attempt == REPLICA_LOST_RETRIES or not replica_lost(e):
+                lost = replica_lost(e)
+                actor_deaths += lost == "actor died"
+                if started or not lost or attempt == REPLICA_LOST_RETRIES or actor_deaths > ACTOR_DIED_RETRIES:
                     raise
                 log.warning("replica lost before any output (%s); retrying the request", type(e).__name__)
             await asyncio.sleep(REPLICA_LOST_BACKOFF_S)
