@@ -2,9 +2,10 @@
 
 When vLLM's engine core dies (OOM kill, segfault, a lost GPU), LLMServer keeps
 accepting requests and fails each one until Serve's periodic health check notices and
-replaces the replica. Here the replica refuses work as soon as the engine is dead
-(ReplicaLost, which the ingress retries: no token was produced, so nothing is lost)
-and then exits, so Serve routes around it and starts a replacement at once.
+replaces the replica. Here the replica refuses work as soon as the engine is dead,
+including requests the engine took as it died that have produced no output yet
+(ReplicaLost, which the ingress resends: nothing reached the client, so nothing is
+lost), and then exits, so Serve routes around it and starts a replacement at once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
+from typing import Any, AsyncGenerator
 
 from ray.serve.llm import LLMServer
 
@@ -50,7 +51,26 @@ class ServeAppLLMServer(LLMServer):
                 os._exit(1)
 
     async def _run_request(self, *args: Any, **kwargs: Any) -> Any:
+        await self._refuse_if_engine_dead()
+        return self._lost_if_engine_died_before_output(await super()._run_request(*args, **kwargs))
+
+    async def _refuse_if_engine_dead(self) -> None:
         error = await self._engine_dead()
         if error is not None:
             raise ReplicaLost(f"engine is dead: {type(error).__name__}")
-        return await super()._run_request(*args, **kwargs)
+
+    async def _lost_if_engine_died_before_output(self, stream: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+        """A request the engine took just as it died gets its error as first output;
+        nothing has reached the client yet, so it is refused (and resent) instead."""
+        try:
+            try:
+                first = await anext(stream)
+            except StopAsyncIteration:
+                return
+            await self._refuse_if_engine_dead()
+            yield first
+            async for item in stream:
+                yield item
+        finally:
+            await stream.aclose()  # a client that left (or a refusal) aborts the engine request
+
