@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Tiers the full test run must contain; a tier with no tests selected fails the run.
 TIERS   ?= render,serve,cluster,load
 
-.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench bench-autoscale
+.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench bench-autoscale reliability
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -79,3 +79,7 @@ bench: python-env ## Side-by-side benchmark on the tiny model (serve_app, vLLM s
 
 bench-autoscale: python-env ## Autoscaling run: step load against serve_app scaling 1..2 CPU replicas; writes reports/bench/autoscaling/
 	@$(PY) -m loadtest.bench.autoscale --out $(REPO)/reports/bench/autoscaling $(ARGS)
+
+reliability: python-env ## Fault, overload and fuzz tests on the live app; figures to reports/reliability.json
+	@LLMSTACK_RELIABILITY_JSON=$(REPO)/reports/reliability.json $(PY) -m pytest -p no:cacheprovider \
+	  tests/serve_app/test_faults.py tests/serve_app/test_backpressure.py tests/serve_app/test_fuzz.py $(PYTEST_ARGS)

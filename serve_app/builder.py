@@ -20,7 +20,8 @@ from ray.serve.llm import LLMConfig, build_llm_deployment
 from .aliases import with_aliases
 from .config import AppConfig
 from .ingress import ServeAppIngress, make_ingress_class
-from .llm_configs import to_llm_config
+from .server import ServeAppLLMServer
+from .llm_configs import MAX_SURGE_PERCENT, drain_timeout_s, to_llm_config
 
 log = logging.getLogger("serve_app")
 
@@ -33,6 +34,11 @@ def ingress_options(config: AppConfig, llm_configs: list[LLMConfig]) -> dict[str
         max_ongoing_requests=config.ingress_max_ongoing_requests,
         # The ingress only forwards; it must never hold a CPU the engine needs.
         ray_actor_options={"num_cpus": 0},
+        # Streams pass through the ingress: on a rolling update it must drain them as
+        # long as the engines do (Serve's default is 20 s), and start its replacement
+        # first, like the engines.
+        graceful_shutdown_timeout_s=drain_timeout_s(config),
+        max_surge_percent=MAX_SURGE_PERCENT,
     )
     return options
 
@@ -44,7 +50,8 @@ def build_app(args: dict[str, Any] | AppConfig) -> Application:
     log.info("serve_app config: %s", json.dumps(config.model_dump(mode="json")))
     llm_configs = [LLMConfig.model_validate(d) for d in llm_dicts]
 
-    deployments = {c.model_id: build_llm_deployment(c) for c in llm_configs}
+    # Deployment names stay Ray's ("LLMServer:<model>"): dashboards and alerts key on them.
+    deployments = {c.model_id: build_llm_deployment(c, deployment_cls=ServeAppLLMServer, name_prefix="LLMServer:") for c in llm_configs}
     cards = {c.model_id: to_model_metadata(c.model_id, c) for c in llm_configs}
     lora_paths = {c.model_id: c.lora_config.dynamic_lora_loading_path for c in llm_configs if c.lora_config}
 

@@ -11,9 +11,10 @@ import argparse
 import json
 import logging
 import os
+import queue
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import yaml
 
 from .config import AppConfig
 from .defaults import local_app_config
+from .llm_configs import drain_timeout_s
 
 log = logging.getLogger("serve_app")
 
@@ -30,6 +32,9 @@ DEFAULT_METRICS_PORT = 8080
 # Ray schedules by logical CPUs: the engine bundle, the ingress and Serve's own actors
 # must all fit even on a 2-core laptop, so the local head advertises more than it has.
 DEFAULT_LOGICAL_CPUS = 8
+APP_NAME = "llm"
+DRAIN_MARGIN_S = 10
+DRAIN_POLL_S = 0.5
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,8 +55,14 @@ def load_config(path: Path | None) -> AppConfig:
     return AppConfig.model_validate(data)
 
 
-def run(config: AppConfig, host: str, port: int, metrics_port: int, num_cpus: int) -> None:
-    """Start a local Ray node, deploy the app and block until SIGINT/SIGTERM."""
+def run(config: AppConfig, host: str, port: int, metrics_port: int, num_cpus: int, config_path: Path | None = None) -> None:
+    """Start a local Ray node, deploy the app and serve until SIGINT/SIGTERM, then drain.
+
+    SIGHUP re-reads ``--config`` and redeploys it: Serve rolls the changed deployments
+    over (replacement first, then a graceful drain of the old replica), the same
+    in-place update KubeRay does when serveConfigV2 changes. An invalid file is logged
+    and the running app keeps serving.
+    """
     import ray
     from ray import serve
 
@@ -59,17 +70,62 @@ def run(config: AppConfig, host: str, port: int, metrics_port: int, num_cpus: in
 
     ray.init(num_cpus=num_cpus, include_dashboard=False, _metrics_export_port=metrics_port)
     serve.start(http_options={"host": host, "port": port})
-    serve.run(build_app(config), name="llm", route_prefix="/", blocking=False)
+    serve.run(build_app(config), name=APP_NAME, route_prefix="/", blocking=False)
     log.info("serving %s on http://%s:%d (metrics on :%d)", [m.id for m in config.models], host, port, metrics_port)
     print(f"ready: http://{host}:{port}/v1/models", flush=True)
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
-    log.info("shutting down: draining in-flight requests")
+    # SimpleQueue.put is safe to call from a signal handler.
+    signals: "queue.SimpleQueue[int]" = queue.SimpleQueue()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, _: signals.put(signum))
+    while signals.get() == signal.SIGHUP:
+        config = redeploy(config_path) or config
+    drain(drain_timeout_s(config) + DRAIN_MARGIN_S)
     serve.shutdown()
     ray.shutdown()
+
+
+def drain(timeout_s: float) -> None:
+    """Delete the app so every replica finishes its in-flight requests, for at most ``timeout_s``.
+
+    Deleting first keeps the HTTP proxy carrying the streams while replicas drain
+    (up to their graceful_shutdown_timeout_s); serve.shutdown() alone stops the proxy
+    at once and cuts them. Bounded, so a cluster that is itself going away (its
+    processes signalled too) cannot hang the exit.
+    """
+    from ray import serve
+
+    log.info("shutting down: draining in-flight requests (at most %.0f s)", timeout_s)
+    deadline = time.monotonic() + timeout_s
+    try:
+        serve.delete(APP_NAME, _blocking=False)
+        while APP_NAME in serve.status().applications and time.monotonic() < deadline:
+            time.sleep(DRAIN_POLL_S)
+    except Exception as e:  # noqa: BLE001 - a failing cluster must not block the exit
+        log.warning("drain cut short: %s", e)
+
+
+def redeploy(config_path: Path | None) -> AppConfig | None:
+    """Apply the config file again (a rolling update); keep serving if it is invalid.
+
+    Returns the config now deployed, or None when the previous one stays.
+    """
+    from ray import serve
+
+    from .builder import build_app
+
+    if config_path is None:
+        log.warning("SIGHUP ignored: no --config file to reload")
+        return
+    try:
+        config = load_config(config_path)
+    except (OSError, ValueError, yaml.YAMLError) as e:  # ValidationError is a ValueError
+        log.error("SIGHUP: %s is invalid, still serving the previous config: %s", config_path, e)
+        return
+    log.info("SIGHUP: redeploying %s", config_path)
+    serve.run(build_app(config), name=APP_NAME, route_prefix="/", blocking=False)
+    print("redeployed", flush=True)
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.print_config:
         print(json.dumps(config.model_dump(mode="json"), indent=2))
         return 0
-    run(config, args.host, args.port, args.metrics_port, args.num_cpus)
+    run(config, args.host, args.port, args.metrics_port, args.num_cpus, args.config)
     return 0
 
 

@@ -151,6 +151,15 @@ class RequestShapeMiddleware:
         await self.app(scope, replay, send)
 
 
+class NonStandardNumber(ValueError):
+    """NaN/Infinity: Python's json accepts them, JSON does not, and a NaN sampling
+    parameter passes every range check (all comparisons with NaN are false)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise NonStandardNumber(name)
+
+
 def body_problem(scope: dict, body: bytes) -> str | None:
     content_type = b""
     for name, value in scope.get("headers", []):
@@ -159,11 +168,25 @@ def body_problem(scope: dict, body: bytes) -> str | None:
     if content_type and content_type != b"application/json":
         return f"Unsupported content type '{content_type.decode(errors='replace')}': send application/json."
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_reject_constant)
     except UnicodeDecodeError:
         return "Request body is not valid UTF-8."
     except json.JSONDecodeError as e:
         return f"Request body is not valid JSON: {e.msg} at position {e.pos}."
+    except NonStandardNumber as e:
+        return f"Request body is not valid JSON: {e} is not a JSON number."
     if not isinstance(data, dict):
         return "Request body must be a JSON object."
+    if scope.get("path") == "/v1/chat/completions":
+        return messages_problem(data.get("messages"))
+    return None
+
+
+def messages_problem(messages: Any) -> str | None:
+    """vLLM's chat renderer indexes ``message["role"]`` unchecked: a message without one is a 500 there."""
+    if not isinstance(messages, list):
+        return None  # the request model rejects it with a 400 naming the field
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            return f"messages[{i}] must be an object with a 'role' string."
     return None

@@ -1,9 +1,11 @@
 """The OpenAI-compatible ingress: Ray Serve LLM's OpenAiIngress plus what operators need.
 
 Added on top of Ray's ingress:
-- ``GET /health``: 200 only when every model's engine answers its health check, 503
-  (with the failing models named) otherwise, so a readiness probe or load balancer
-  sees engine health, not just a live HTTP proxy.
+- ``GET /health``: 200 only when every model has a running engine replica, 503 with an
+  OpenAI-style error naming the models that have none, so a readiness probe or load
+  balancer sees engine health, not just a live HTTP proxy.
+- Requests whose replica died before producing output are retried (serve_app.server
+  takes a replica with a dead engine out of service at once).
 - API-key auth (serve_app.auth) when enabled.
 - OpenAI-style errors everywhere (serve_app.errors): request-shape checks before any
   engine work is queued, and one error body shape for every 4xx/5xx.
@@ -18,12 +20,15 @@ tests exercise every path here against the real stack.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, AsyncGenerator
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
+from ray import serve
+from ray.exceptions import ActorUnavailableError, RayActorError
 from ray.llm._internal.serve.core.configs.openai_api_models import OpenAIHTTPException
 from ray.llm._internal.serve.core.ingress.ingress import DEFAULT_ENDPOINTS
 from ray.llm._internal.serve.core.ingress.ingress import init as init_ray_app
@@ -33,12 +38,36 @@ from ray.serve.llm.ingress import OpenAiIngress, make_fastapi_ingress
 from .auth import APIKeyMiddleware, read_api_key
 from .config import AuthConfig
 from .errors import ErrorShapeMiddleware, RequestShapeMiddleware, http_exception_handler
+from .health import model_health, unhealthy_body
+from .server import ReplicaLost
 
-HEALTH_TIMEOUT_S = 10.0
+log = logging.getLogger("serve_app")
+
+# A lost replica is usually noticed by the router on the first retry, which then waits
+# for a live replica; a few spaced retries cover the window in between.
+REPLICA_LOST_RETRIES = 10
+ACTOR_DIED_RETRIES = 2
+REPLICA_LOST_BACKOFF_S = 0.5
+
+
+def replica_lost(e: BaseException) -> str | None:
+    """Why the request's replica was lost before it produced output, or None if it was not.
+
+    "engine dead": the replica refused the request (ReplicaLost), always safe to resend.
+    "actor died": the replica process died; usually it was already dead (the router
+    had not heard yet), but the request may have been what killed it, so these get
+    only ACTOR_DIED_RETRIES more tries: a poison request must not take down every
+    replacement replica in turn.
+    """
+    if isinstance(e, ReplicaLost) or isinstance(getattr(e, "cause", None), ReplicaLost):
+        return "engine dead"
+    if isinstance(e, (RayActorError, ActorUnavailableError)):
+        return "actor died"
+    return None
 
 
 class ServeAppIngress(OpenAiIngress):
-    """OpenAiIngress with an engine-aware health endpoint and startup auth checks."""
+    """OpenAiIngress with an engine-aware health endpoint, lost-replica retries and startup auth checks."""
 
     def __init__(self, *args: Any, auth: dict[str, Any] | None = None, **kwargs: Any) -> None:
         auth_cfg = AuthConfig.model_validate(auth or {})
@@ -47,30 +76,50 @@ class ServeAppIngress(OpenAiIngress):
         super().__init__(*args, **kwargs)
 
     async def _get_response(self, **kwargs: Any) -> AsyncGenerator[Any, None]:
-        """Ray's response stream, with a full model queue answered as 503, not 500."""
-        try:
-            async for response in super()._get_response(**kwargs):
-                yield response
-        except BackPressureError as e:
-            raise OpenAIHTTPException(
-                status_code=503,
-                message="The model is overloaded: its request queue is full. Retry after a short wait.",
-                type="ServiceUnavailable",
-                internal_message=str(e),
-            ) from e
+        """Ray's response stream, plus: a full queue is a 503, a lost replica is retried.
+
+        A request whose replica died (or whose engine was already dead) before it
+        produced any output is sent again: the client has received nothing, and the
+        router waits for a live or replacement replica. Once output has flowed, a
+        failure reaches the client as before (an error event ends the stream).
+        """
+        actor_deaths = 0
+        for attempt in range(REPLICA_LOST_RETRIES + 1):
+            started = False
+            try:
+                async for response in super()._get_response(**kwargs):
+                    started = True
+                    yield response
+                return
+            except BackPressureError as e:
+                raise OpenAIHTTPException(
+                    status_code=503,
+                    message="The model is overloaded: its request queue is full. Retry after a short wait.",
+                    type="ServiceUnavailable",
+                    internal_message=str(e),
+                ) from e
+            except Exception as e:
+                lost = replica_lost(e)
+                actor_deaths += lost == "actor died"
+                if started or not lost or attempt == REPLICA_LOST_RETRIES or actor_deaths > ACTOR_DIED_RETRIES:
+                    raise
+                log.warning("replica lost before any output (%s); retrying the request", type(e).__name__)
+            await asyncio.sleep(REPLICA_LOST_BACKOFF_S)
 
     async def health(self) -> JSONResponse:
-        async def probe(model_id: str) -> tuple[str, str]:
-            handle = self._default_serve_handles[model_id]
-            try:
-                await asyncio.wait_for(handle.options(stream=False).check_health.remote(), HEALTH_TIMEOUT_S)
-                return model_id, "ok"
-            except Exception as e:  # any failure, including timeout, means unhealthy
-                return model_id, f"unhealthy: {type(e).__name__}"
+        """200 when every model has a running replica; 503 naming the models that have none.
 
-        results = dict(await asyncio.gather(*(probe(m) for m in self._default_serve_handles)))
-        healthy = all(v == "ok" for v in results.values())
-        return JSONResponse({"status": "ok" if healthy else "unhealthy", "models": results}, status_code=200 if healthy else 503)
+        Asks the Serve controller, which health-checks every replica and replaces
+        failed ones, rather than calling the engines: a probe must not queue behind a
+        full engine (and be refused with the overflow), and must answer fast while a
+        replica is being replaced.
+        """
+        deployments = {m: h.deployment_name for m, h in self._default_serve_handles.items()}
+        results = await model_health(serve.get_replica_context().app_name, deployments)
+        unhealthy = {m: v for m, v in results.items() if v != "ok"}
+        if not unhealthy:
+            return JSONResponse({"status": "ok", "models": results})
+        return JSONResponse(unhealthy_body(unhealthy), status_code=503)
 
 
 def make_app(auth: AuthConfig) -> FastAPI:

@@ -8,14 +8,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import ModelConfig, TracingConfig
+from .config import AppConfig, ModelConfig, TracingConfig
 
 PREFIX_ROUTER = "ray.serve.llm.request_router:PrefixCacheAffinityRouter"
 
-# Serve stops routing to a replica whose health check fails this many periods in a
-# row and replaces it; the engine's own check is cheap, so probe often.
-HEALTH_CHECK_PERIOD_S = 10
+# Serve stops routing to a replica whose health check fails three periods in a row
+# (at once if its actor died) and replaces it; /health reports what Serve sees. The
+# engine's own check is a flag read, so probe often.
+HEALTH_CHECK_PERIOD_S = 2
 HEALTH_CHECK_TIMEOUT_S = 30
+# Rolling updates (a changed config) start each replacement replica before stopping
+# the replica it replaces, so capacity never drops to zero: with the default (0) a
+# one-replica model queues every request for a whole engine start (minutes on GPUs).
+# The price is one extra replica's devices for the length of the update; where the
+# cluster has none free, the old replica keeps serving until the autoscaler adds one.
+MAX_SURGE_PERCENT = 100
+
+
+def drain_timeout_s(config: AppConfig) -> float:
+    """How long the app's replicas may take to drain: the longest any model allows.
+
+    The ingress carries every stream, so it must outlast the slowest engine's drain.
+    """
+    return max(m.graceful_shutdown_timeout_s for m in config.models)
 
 
 def engine_kwargs(model: ModelConfig) -> dict[str, Any]:
@@ -84,6 +99,7 @@ def deployment_config(model: ModelConfig) -> dict[str, Any]:
         "health_check_period_s": HEALTH_CHECK_PERIOD_S,
         "health_check_timeout_s": HEALTH_CHECK_TIMEOUT_S,
         "graceful_shutdown_timeout_s": model.graceful_shutdown_timeout_s,
+        "max_surge_percent": MAX_SURGE_PERCENT,
     }
     if model.routing == "prefix_cache_affinity":
         cfg["request_router_config"] = {"request_router_class": PREFIX_ROUTER}

@@ -136,3 +136,15 @@ def test_stream_batching_interval_reaches_ray_serve_llm_experimental_configs():
     llm = to_llm_config(model(stream_batching_interval_ms=10))
     assert LLMConfig.model_validate(llm).experimental_configs["stream_batching_interval_ms"] == 10
     assert "experimental_configs" not in to_llm_config(model())
+
+
+def test_rolling_updates_start_replacements_before_draining_old_replicas():
+    from ray.serve.llm import LLMConfig
+
+    from serve_app.builder import ingress_options
+    llm = to_llm_config(model())
+    assert llm["deployment_config"]["max_surge_percent"] == 100
+    ingress = ingress_options(AppConfig.model_validate(MINIMAL), [LLMConfig.model_validate(llm)])
+    assert ingress["max_surge_percent"] == 100
+    # Streams pass through the ingress: it must drain them as long as the engines do.
+    assert ingress["graceful_shutdown_timeout_s"] == AppConfig.model_validate(MINIMAL).models[0].graceful_shutdown_timeout_s

@@ -34,6 +34,17 @@ def exported_404(scrape: exporters.Scrape) -> bool:
     return "404" in codes
 
 
+def exported_session_traffic(models: list[str]):
+    """The 404 and every model's engine gauges have reached Ray's exporter: each engine
+    replica exports on its own period, so one model's series can lag another's."""
+
+    def until(scrape: exporters.Scrape) -> bool:
+        running = scrape.values.get("ray_vllm_num_requests_running", {}).get("model_name", set())
+        return exported_404(scrape) and set(models) <= running
+
+    return until
+
+
 @pytest.fixture(scope="session")
 def ray_scrape(served_app, references, timings) -> exporters.Scrape:
     start = time.monotonic()
@@ -47,7 +58,7 @@ def ray_scrape(served_app, references, timings) -> exporters.Scrape:
     assert error == 404, error
     start = time.monotonic()
     wanted = {n for n in references if exporters.expected_exporter(n) == "ray" and n not in exporters.EVENT_ONLY}
-    scrape = exporters.scrape_until(served_app.metrics_url, wanted, until=exported_404)
+    scrape = exporters.scrape_until(served_app.metrics_url, wanted, until=exported_session_traffic(served_app.models))
     timings["ray scrape (incl. export delay)"] = time.monotonic() - start
     return scrape
 

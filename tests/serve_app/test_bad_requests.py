@@ -34,6 +34,19 @@ CASES = [
     ("top-p-out-of-range", COMPLETIONS, {"model": MODEL_A, "prompt": "hi", "top_p": 7}, None, 400, "top_p"),
     ("missing-prompt", COMPLETIONS, {"model": MODEL_A}, None, 400, "prompt"),
     ("empty-messages", CHAT, {"model": MODEL_A, "messages": []}, None, 400, ""),
+    ("message-without-role", CHAT, {"model": MODEL_A, "messages": [{"content": "hi"}]}, None, 400, "role"),
+    ("message-not-an-object", CHAT, {"model": MODEL_A, "messages": ["hi"]}, None, 400, "messages[0]"),
+    ("invalid-utf8-chat", CHAT, b'{"model": "tiny-llama", "messages": [{"role": "user", "content": "\xc3\x28"}]}', None, 400, "UTF-8"),
+    ("form-content-type", CHAT, b"model=tiny-llama&messages=hi", "application/x-www-form-urlencoded", 400, "content type"),
+    ("temperature-nan", COMPLETIONS, b'{"model": "tiny-llama", "prompt": "hi", "temperature": NaN}', None, 400, "NaN"),
+    ("top-p-infinity", CHAT, b'{"model": "tiny-llama", "messages": [{"role": "user", "content": "hi"}], "top_p": Infinity}', None, 400, "Infinity"),
+    ("max-tokens-huge-integer", COMPLETIONS, {"model": MODEL_A, "prompt": "hi", "max_tokens": 10**30}, None, 400, "max_tokens"),
+    ("max-completion-tokens-negative", CHAT, {"model": MODEL_A, "messages": MESSAGES, "max_completion_tokens": -5}, None, 400, "max"),
+    ("n-beyond-limit", COMPLETIONS, {"model": MODEL_A, "prompt": "hi", "n": 10**6, "max_tokens": 1}, None, 400, "n"),
+    ("logprobs-beyond-limit", COMPLETIONS, {"model": MODEL_A, "prompt": "hi", "logprobs": 10**6, "max_tokens": 1}, None, 400, "logprobs"),
+    ("prompt-token-ids-beyond-context", COMPLETIONS, {"model": MODEL_A, "prompt": [5] * 3000, "max_tokens": 1}, None, 400, "token"),
+    ("prompt-token-id-out-of-vocabulary", COMPLETIONS, {"model": MODEL_A, "prompt": [10**6], "max_tokens": 1}, None, 400, "token"),
+    ("prompt-token-id-negative", COMPLETIONS, {"model": MODEL_A, "prompt": [-1], "max_tokens": 1}, None, 400, "prompt"),
 ]
 
 

@@ -1,8 +1,10 @@
 """Start-and-wait and stop-the-whole-group for the servers the tests run (serve_app, vLLM).
 
 Both spawn process trees (Ray's raylet and workers, vLLM's engine core), so each runs in
-its own session and is stopped by signalling its process group: SIGTERM first, for a
-graceful drain, then SIGKILL for anything left.
+its own session. Stopping sends SIGTERM to the leader only, as a supervisor would: the
+server drains in-flight requests while its children (Ray's GCS, raylet, workers) still
+run. Signalling the whole group at once would kill those children under the drain and
+leave the leader waiting on a dead cluster. Anything left after the wait gets SIGKILL.
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout_s: float, log_tail
 
 
 def stop_group(process: subprocess.Popen, timeout_s: float = 60) -> None:
-    """SIGTERM the process group, wait up to ``timeout_s``, then SIGKILL what is left."""
+    """SIGTERM the leader, wait up to ``timeout_s`` for it to drain and exit, then SIGKILL the group."""
     if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout_s)
         except subprocess.TimeoutExpired:

@@ -45,6 +45,7 @@ class ServedApp:
     models: list[str]
     log_path: Path
     process: subprocess.Popen = field(repr=False)
+    config_path: Path | None = None
 
     def client(self, **kw) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.api_key}"}
@@ -72,11 +73,17 @@ def app_config(model_dir: str) -> dict:
     }
 
 
-def start(workdir: Path) -> ServedApp:
+def model_dir() -> str:
     from serve_app.tiny_model import ensure_model
 
+    return str(ensure_model())
+
+
+def start(workdir: Path, config: dict | None = None) -> ServedApp:
+    """Start ``python -m serve_app`` on ``config`` (default: the shared two-model app)."""
+    config = config or app_config(model_dir())
     config_path = workdir / "app.yaml"
-    config_path.write_text(yaml.safe_dump(app_config(str(ensure_model()))))
+    config_path.write_text(yaml.safe_dump(config))
     port, metrics_port = free_port(), free_port()
     log_path = workdir / "serve_app.log"
     env = {**os.environ, API_KEY_ENV: API_KEY, "PYTHONPATH": str(REPO)}
@@ -89,7 +96,8 @@ def start(workdir: Path) -> ServedApp:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    app = ServedApp(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", API_KEY, [MODEL_A, MODEL_B], log_path, proc)
+    models = [m["id"] for m in config["models"]]
+    app = ServedApp(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}/metrics", API_KEY, models, log_path, proc, config_path)
     wait_healthy(app)
     return app
 

@@ -1,0 +1,76 @@
+"""The engine deployment: Ray Serve LLM's LLMServer, taken out of service the moment its engine dies.
+
+When vLLM's engine core dies (OOM kill, segfault, a lost GPU), LLMServer keeps
+accepting requests and fails each one until Serve's periodic health check notices and
+replaces the replica. Here the replica refuses work as soon as the engine is dead,
+including requests the engine took as it died that have produced no output yet
+(ReplicaLost, which the ingress resends: nothing reached the client, so nothing is
+lost), and then exits, so Serve routes around it and starts a replacement at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any, AsyncGenerator
+
+from ray.serve.llm import LLMServer
+
+log = logging.getLogger("serve_app")
+
+#: How often each replica checks its engine is alive (a local flag read, no RPC).
+ENGINE_WATCH_PERIOD_S = 0.5
+
+
+class ReplicaLost(RuntimeError):
+    """The replica's engine is dead; the request never started and is safe to retry."""
+
+
+class ServeAppLLMServer(LLMServer):
+    """LLMServer that refuses requests once its engine is dead, then exits for a fast replacement."""
+
+    async def start(self) -> None:
+        await super().start()
+        self._engine_watch = asyncio.get_running_loop().create_task(self._exit_when_engine_dies())
+
+    async def _engine_dead(self) -> Exception | None:
+        try:
+            await self.check_health()
+        except Exception as e:  # the engine raises its dead_error once the core is gone
+            return e
+        return None
+
+    async def _exit_when_engine_dies(self) -> None:
+        while True:
+            await asyncio.sleep(ENGINE_WATCH_PERIOD_S)
+            error = await self._engine_dead()
+            if error is not None:
+                log.error("engine is dead (%s: %s); exiting so Serve replaces this replica now", type(error).__name__, error)
+                logging.shutdown()
+                os._exit(1)
+
+    async def _run_request(self, *args: Any, **kwargs: Any) -> Any:
+        await self._refuse_if_engine_dead()
+        return self._lost_if_engine_died_before_output(await super()._run_request(*args, **kwargs))
+
+    async def _refuse_if_engine_dead(self) -> None:
+        error = await self._engine_dead()
+        if error is not None:
+            raise ReplicaLost(f"engine is dead: {type(error).__name__}")
+
+    async def _lost_if_engine_died_before_output(self, stream: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+        """A request the engine took just as it died gets its error as first output;
+        nothing has reached the client yet, so it is refused (and resent) instead."""
+        try:
+            try:
+                first = await anext(stream)
+            except StopAsyncIteration:
+                return
+            await self._refuse_if_engine_dead()
+            yield first
+            async for item in stream:
+                yield item
+        finally:
+            await stream.aclose()  # a client that left (or a refusal) aborts the engine request
+
