@@ -46,7 +46,7 @@ def ingress_options(config: AppConfig, llm_configs: list[LLMConfig]) -> dict[str
 def build_app(args: dict[str, Any] | AppConfig) -> Application:
     """Build the Serve application from serve_app's config (dict or AppConfig)."""
     config = args if isinstance(args, AppConfig) else AppConfig.model_validate(args)
-    llm_dicts = [to_llm_config(m) for m in config.models]
+    llm_dicts = [to_llm_config(m, config.tracing) for m in config.models]
     log.info("serve_app config: %s", json.dumps(config.model_dump(mode="json")))
     llm_configs = [LLMConfig.model_validate(d) for d in llm_dicts]
 
@@ -55,7 +55,7 @@ def build_app(args: dict[str, Any] | AppConfig) -> Application:
     cards = {c.model_id: to_model_metadata(c.model_id, c) for c in llm_configs}
     lora_paths = {c.model_id: c.lora_config.dynamic_lora_loading_path for c in llm_configs if c.lora_config}
 
-    ingress_cls = make_ingress_class(config.auth)
+    ingress_cls = make_ingress_class(config.auth, config.tracing)
     extra: dict[str, Any] = {}
     if config.aliases:
         # Weighted aliases (A/B versions) only wrap the ingress when configured.

@@ -314,6 +314,8 @@ class AppConfig(StrictModel):
             raise ValueError("prefill_decode: aliases are not supported (Ray's P/D ingress serves the model by its id)")
         if self.auth.enabled:
             raise ValueError("prefill_decode: auth.enabled is not supported (Ray's P/D ingress does not run serve_app's auth); protect the endpoint at the gateway")
+        if self.tracing.enabled:
+            raise ValueError("prefill_decode: tracing.enabled is not supported (Ray's P/D ingress does not run serve_app's middleware)")
         return self
 
     @model_validator(mode="after")

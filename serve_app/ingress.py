@@ -36,10 +36,11 @@ from ray.serve.exceptions import BackPressureError
 from ray.serve.llm.ingress import OpenAiIngress, make_fastapi_ingress
 
 from .auth import APIKeyMiddleware, read_api_key
-from .config import AuthConfig
+from .config import AuthConfig, TracingConfig
 from .errors import ErrorShapeMiddleware, RequestShapeMiddleware, http_exception_handler
 from .health import model_health, unhealthy_body
 from .server import ReplicaLost
+from .tracing import TracingMiddleware
 
 log = logging.getLogger("serve_app")
 
@@ -122,18 +123,24 @@ class ServeAppIngress(OpenAiIngress):
         return JSONResponse(unhealthy_body(unhealthy), status_code=503)
 
 
-def make_app(auth: AuthConfig) -> FastAPI:
+def make_app(auth: AuthConfig, tracing: TracingConfig | None = None) -> FastAPI:
     """Ray's FastAPI app (request ids, error mapping, metrics) plus our middleware."""
     app = init_ray_app()
     app.add_exception_handler(HTTPException, http_exception_handler)
     app.add_middleware(RequestShapeMiddleware)
     app.add_middleware(ErrorShapeMiddleware)
     if auth.enabled:
-        # Added last, so it runs first: unauthenticated requests cost nothing downstream.
+        # Added after the others, so it runs before them: unauthenticated requests
+        # cost nothing downstream.
         app.add_middleware(APIKeyMiddleware, env_var=auth.api_key_env)
+    if tracing is not None and tracing.enabled:
+        # Outermost, so the span covers everything, rejected requests included.
+        app.add_middleware(
+            TracingMiddleware, endpoint=tracing.otlp_endpoint, service_name=tracing.service_name, sample_ratio=tracing.sample_ratio
+        )
     return app
 
 
-def make_ingress_class(auth: AuthConfig) -> type:
+def make_ingress_class(auth: AuthConfig, tracing: TracingConfig | None = None) -> type:
     endpoints = {**DEFAULT_ENDPOINTS, "health": lambda app: app.get("/health")}
-    return make_fastapi_ingress(ServeAppIngress, endpoint_map=endpoints, app=make_app(auth))
+    return make_fastapi_ingress(ServeAppIngress, endpoint_map=endpoints, app=make_app(auth, tracing))

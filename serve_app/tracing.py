@@ -82,11 +82,16 @@ def _usage(chunk: bytes) -> dict[str, Any] | None:
 
 
 class TracingMiddleware:
-    """One SERVER span per OpenAI request, with model, tokens and time to first token."""
+    """One SERVER span per OpenAI request, with model, tokens and time to first token.
 
-    def __init__(self, app: ASGIApp, tracer: trace.Tracer) -> None:
+    Starlette builds its middleware in the process that serves (the ingress replica),
+    so the exporter and its background thread are created there, not in the process
+    that built the application.
+    """
+
+    def __init__(self, app: ASGIApp, endpoint: str, service_name: str, sample_ratio: float) -> None:
         self.app = app
-        self.tracer = tracer
+        self.tracer = make_tracer(endpoint, service_name, sample_ratio)
 
     async def __call__(self, scope: Scope, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/v1/"):

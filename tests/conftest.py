@@ -94,10 +94,20 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
 
 @pytest.fixture(scope="session")
-def served_app(tmp_path_factory: pytest.TempPathFactory):
-    """serve_app running two tiny-model engines with auth on, shared by the session."""
+def otlp_collector():
+    """An in-process OTLP/HTTP trace collector on loopback, for the shared app's spans."""
+    from tests.support.otlp import OTLPServer
+
+    with OTLPServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def served_app(tmp_path_factory: pytest.TempPathFactory, otlp_collector):
+    """serve_app running two tiny-model engines with auth and tracing on, shared by the session."""
     from tests.support import serving
 
-    app = serving.start(tmp_path_factory.mktemp("serve_app"))
+    config = serving.app_config(serving.model_dir(), otlp_endpoint=otlp_collector.endpoint)
+    app = serving.start(tmp_path_factory.mktemp("serve_app"), config)
     yield app
     serving.stop(app)

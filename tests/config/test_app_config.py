@@ -148,3 +148,20 @@ def test_rolling_updates_start_replacements_before_draining_old_replicas():
     assert ingress["max_surge_percent"] == 100
     # Streams pass through the ingress: it must drain them as long as the engines do.
     assert ingress["graceful_shutdown_timeout_s"] == AppConfig.model_validate(MINIMAL).models[0].graceful_shutdown_timeout_s
+
+
+def test_tracing_needs_an_endpoint_and_engine_spans_need_tracing():
+    with pytest.raises(ValidationError, match="tracing.otlp_endpoint is required"):
+        AppConfig.model_validate({**MINIMAL, "tracing": {"enabled": True}})
+    with pytest.raises(ValidationError, match="engine_spans needs tracing.enabled"):
+        AppConfig.model_validate({**MINIMAL, "tracing": {"engine_spans": True}})
+
+
+def test_engine_spans_point_vllm_at_the_same_collector_over_http():
+    from serve_app.config import TracingConfig
+
+    tracing = TracingConfig(enabled=True, otlp_endpoint="http://collector:4318/v1/traces", engine_spans=True)
+    llm = to_llm_config(model(), tracing)
+    assert llm["engine_kwargs"]["otlp_traces_endpoint"] == "http://collector:4318/v1/traces"
+    assert llm["runtime_env"]["env_vars"]["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] == "http/protobuf"
+    assert "otlp_traces_endpoint" not in to_llm_config(model(), TracingConfig())["engine_kwargs"]

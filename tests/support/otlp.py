@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import gzip
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest, ExportTraceServiceResponse
 
@@ -54,6 +55,20 @@ class Collector:
     def find(self, **attributes: Any) -> list[Span]:
         with self.lock:
             return [s for s in self.spans if all(s.attributes.get(k) == v for k, v in attributes.items())]
+
+    def wait_for(self, what: str, match: Callable[[Span], bool], timeout_s: float) -> Span:
+        """The first span ``match`` accepts, waiting for exporters that batch (fails naming ``what``)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self.lock:
+                found = [s for s in self.spans if match(s)]
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                with self.lock:
+                    seen = sorted({(s.service, s.name) for s in self.spans})
+                raise AssertionError(f"no span for {what} after {timeout_s:.0f}s; spans received: {seen}")
+            time.sleep(0.2)
 
 
 class OTLPServer:

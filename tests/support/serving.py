@@ -55,7 +55,8 @@ class ServedApp:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
 
-def app_config(model_dir: str) -> dict:
+def app_config(model_dir: str, otlp_endpoint: str | None = None) -> dict:
+    """The shared app: two engines, auth on, and tracing to ``otlp_endpoint`` when given."""
     engine = {"max_model_len": 2048, "dtype": "float32", "enforce_eager": True, "max_num_seqs": 64, "kv_cache_memory_bytes": 256 << 20}
     common = {
         "source": model_dir,
@@ -70,6 +71,7 @@ def app_config(model_dir: str) -> dict:
             {"id": MODEL_B, **common, "max_ongoing_requests": MODEL_B_MAX_ONGOING, "max_queued_requests": MODEL_B_MAX_QUEUED},
         ],
         "auth": {"enabled": True, "api_key_env": API_KEY_ENV},
+        **({"tracing": {"enabled": True, "otlp_endpoint": otlp_endpoint, "engine_spans": True}} if otlp_endpoint else {}),
     }
 
 
