@@ -210,13 +210,17 @@ def plot(result: dict, path: Path) -> bool:
     tl = result["timeline"]
     t = [b["t_s"] for b in tl]
     fig, (ax1, ax2) = plt.subplots(2, 1, sharex=True, figsize=(9, 6))
-    ax1.step(t, [b["users"] for b in tl], where="post", label="users")
-    ax1.step(t, [b["replicas"] or 0 for b in tl], where="post", label="replicas")
-    ax1.plot(t, [b["waiting"] or 0 for b in tl], label="waiting requests")
+    def series(key: str) -> list[float]:  # a bin without samples is a gap, not a zero
+        return [float("nan") if b[key] is None else b[key] for b in tl]
+
+    ax1.step(t, series("users"), where="post", label="users")
+    ax1.step(t, series("replicas"), where="post", label="replicas")
+    ax1.plot(t, series("running"), label="running in engines")
+    ax1.plot(t, series("waiting"), label="waiting in engines")
     ax1.legend(loc="upper right")
     ax1.set_ylabel("count")
-    ax2.plot(t, [b["ttft_p50_ms"] for b in tl], label="TTFT p50 (ms)")
-    ax2.plot(t, [b["e2e_p50_ms"] for b in tl], label="e2e p50 (ms)")
+    ax2.plot(t, series("ttft_p50_ms"), label="TTFT p50 (ms)")
+    ax2.plot(t, series("e2e_p50_ms"), label="e2e p50 (ms)")
     ax2.set_ylabel("ms")
     ax2.set_xlabel("seconds")
     ax2.legend(loc="upper right")
