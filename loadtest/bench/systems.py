@@ -158,13 +158,14 @@ def _session_pids(sid: int) -> list[int]:
 
 
 def stop(running: Running, timeout: float = 30) -> None:
-    """SIGTERM the process group, wait, then SIGKILL whatever is left of our session."""
+    """SIGTERM the server's leader, wait, then SIGKILL whatever is left of our session.
+
+    Only the leader is signalled first: serve_app drains its streams on SIGTERM, which
+    needs Ray's processes alive (a signal to the whole group would kill them under it).
+    """
     pgid = running.process.pid
     if running.process.poll() is None:
-        try:
-            os.killpg(pgid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+        running.process.send_signal(signal.SIGTERM)
         try:
             running.process.wait(timeout)
         except subprocess.TimeoutExpired:
