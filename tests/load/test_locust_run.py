@@ -7,7 +7,7 @@ import json
 import pytest
 
 from loadtest.run import main as run_load
-from tests.support.metrics import scrape, settled_total, total
+from tests.support.metrics import quiescent_scrape, scrape, settled_total, total
 from tests.support.serving import MODEL_A
 
 USERS = 4
@@ -19,7 +19,8 @@ RESULT_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures
 @pytest.fixture(scope="module")
 def load_run(served_app, tmp_path_factory):
     out = tmp_path_factory.mktemp("load")
-    before = scrape(served_app.metrics_url)
+    # The shared app served other tests just before: start from counters that settled.
+    before = quiescent_scrape(served_app.metrics_url, ("ray_serve_num_http_requests_total", "ray_serve_num_http_error_requests_total"))
     code = run_load([
         "--url", served_app.base_url, "--out", str(out), "--model", MODEL_A, "--api-key", served_app.api_key,
         "--users", str(USERS), "--duration", str(DURATION_S), "--max-tokens", MAX_TOKENS, "--prompt-words", "8-32",

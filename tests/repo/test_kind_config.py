@@ -10,11 +10,11 @@ import yaml
 from tests.support.tools import REPO
 
 # `node NAME CPU MEMORY INSTANCE [GPUS PRODUCT]` lines of ci/cluster's nodes_manifest
-NODE_LINE = re.compile(r"^\s+node (\S+) \S+ \S+ \S+(?: (\d+) (\S+))?$", re.M)
+NODE_LINE = re.compile(r"^\s+node (\S+) \S+ \S+ \S+(?: (\d+) (\S+)(?: (\S+))?)?$", re.M)
 
 
-def simulated_nodes() -> dict[str, tuple[int, str | None]]:
-    return {m[1]: (int(m[2] or 0), m[3]) for m in NODE_LINE.finditer((REPO / "ci" / "cluster").read_text())}
+def simulated_nodes() -> dict[str, tuple[int, str | None, str]]:
+    return {m[1]: (int(m[2] or 0), m[3], m[4] or "on-demand") for m in NODE_LINE.finditer((REPO / "ci" / "cluster").read_text())}
 
 
 def kind_nodes() -> list[dict]:
@@ -34,8 +34,9 @@ def test_kind_has_one_control_plane_and_a_worker_per_simulated_node():
 def test_kind_gpu_workers_carry_the_simulated_gpus_labels_and_taint():
     shapes = simulated_nodes()
     for node in (n for n in kind_nodes() if n["role"] == "worker"):
-        gpus, product = shapes[node["labels"]["llmstack.io/kind-node"]]
+        gpus, product, capacity = shapes[node["labels"]["llmstack.io/kind-node"]]
         labels = node["labels"]
+        assert labels["karpenter.sh/capacity-type"] == capacity
         if gpus:
             assert (labels["nvidia.com/gpu.count"], labels["nvidia.com/gpu.product"]) == (str(gpus), product)
             [patch] = [yaml.safe_load(p) for p in node["kubeadmConfigPatches"]]

@@ -26,3 +26,22 @@ def settled_total(url: str, name: str, expected_at_least: float, timeout: float 
         time.sleep(2)
         value = total(scrape(url), name, **labels)
     return value
+
+
+def quiescent_scrape(url: str, names: tuple[str, ...], interval_s: float = 6, timeout: float = 90) -> list[tuple[str, dict[str, str], float]]:
+    """A scrape taken once the ``names`` counters stopped moving for two intervals in a row.
+
+    Ray's exporter publishes counters a few seconds after the fact, so a snapshot taken
+    right after other traffic can miss that traffic's last requests and errors, which
+    would then be blamed on whatever runs next.
+    """
+    deadline = time.monotonic() + timeout
+    samples = scrape(url)
+    values, stable = [total(samples, n) for n in names], 0
+    while stable < 2 and time.monotonic() < deadline:
+        time.sleep(interval_s)
+        samples = scrape(url)
+        current = [total(samples, n) for n in names]
+        stable = stable + 1 if current == values else 0
+        values = current
+    return samples
