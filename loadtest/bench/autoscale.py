@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 
 from . import procstats, systems
-from .cli import log
+from .cli import log, run_load
 from . import machine
 from .settings import MODEL_ID, LoadProfile
 from .systems import REPO
@@ -232,8 +232,6 @@ def plot(result: dict, path: Path) -> bool:
 
 
 def run_phases(running: systems.Running, phases: list[Phase], profile: LoadProfile, raw: Path) -> tuple[list[dict], list[tuple[float, Phase]]]:
-    from .cli import run_load  # the benchmark's one way of running the harness
-
     records, started = [], []
     for i, phase in enumerate(phases):
         started.append((time.perf_counter(), phase))

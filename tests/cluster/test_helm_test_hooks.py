@@ -14,18 +14,14 @@ from urllib.parse import urlsplit
 
 from kubernetes import client
 
-from tests.support.tools import REPO
-
-from .kube import Kube, create_bound_claim, describe_namespace, pods, wait_for
-from .releases import RELEASE, create_secret, values_args
-from .test_kuberay import L4_PRESET
+from .kube import Kube, describe_namespace, pods, wait_for
+from .releases import RELEASE, create_secret
+from .test_kuberay import API_KEY_KEY, API_KEY_SECRET, L4_PRESET
 from .test_kuberay import install as install_kuberay_llm
-from .test_vllm_standalone import CPU_TINY, EXISTING_CLAIM, TINY_CLAIM, TINY_CLAIM_SIZE
+from .test_vllm_standalone import install_cpu_tiny
 
-VLLM_CHART = REPO / "charts" / "vllm-standalone"
 HOOK_TIMEOUT = "15s"  # how long `helm test` waits for the pod that kwok never completes
 SCHEDULED_TIMEOUT_S = 60
-API_KEY_SECRET, API_KEY_KEY = "llm-api-key", "api-key"
 
 
 def run_helm_test(helm, kube: Kube, namespace: str) -> client.V1Pod:
@@ -63,10 +59,9 @@ def assert_api_key_by_reference(pod: client.V1Pod, env_name: str) -> None:
 
 
 def test_vllm_standalone_test_hook_is_admitted_and_targets_its_services(helm, kube: Kube, namespace: str):
-    create_bound_claim(kube, namespace, TINY_CLAIM, TINY_CLAIM_SIZE, ["ReadWriteOnce"])
     create_secret(kube, namespace, API_KEY_SECRET, API_KEY_KEY, "test-api-key-not-secret")
-    helm(
-        "install", RELEASE, VLLM_CHART, "--namespace", namespace, *values_args(CPU_TINY, EXISTING_CLAIM),
+    install_cpu_tiny(
+        helm, kube, namespace,
         "--set", "apiKey.enabled=true", "--set", f"apiKey.existingSecret={API_KEY_SECRET}", "--set", f"apiKey.secretKey={API_KEY_KEY}",
     )
 

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.support.helm import ci_values, presets, template
+from tests.support.pods import pod_specs
 
 from .conftest import Cluster
 from .kube import RESTRICTED, Namespaces
@@ -57,23 +58,6 @@ def other_namespace(namespaces: Namespaces) -> Iterator[str]:
     namespaces.delete(name)
 
 
-def pod_templates(docs: list[dict]) -> list[tuple[str, dict]]:
-    """(where, pod spec) of every pod the rendered objects would create."""
-    found = []
-    for d in docs:
-        where = f"{d['kind']}/{d['metadata']['name']}"
-        spec = d.get("spec", {})
-        if d["kind"] == "Pod":
-            found.append((where, spec))
-        elif d["kind"] in {"Deployment", "StatefulSet", "DaemonSet", "Job"}:
-            found.append((where, spec["template"]["spec"]))
-        elif d["kind"] == "RayService":
-            ray = spec["rayClusterConfig"]
-            found.append((f"{where} head", ray["headGroupSpec"]["template"]["spec"]))
-            found += [(f"{where} worker {g['groupName']}", g["template"]["spec"]) for g in ray.get("workerGroupSpecs", [])]
-    return found
-
-
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_every_rendered_object_is_accepted_by_the_api_server(cluster: Cluster, dry_run_namespace: str, other_namespace: str, case: tuple[str, Path]):
     chart, values = case
@@ -93,15 +77,15 @@ def test_every_rendered_object_is_accepted_by_the_api_server(cluster: Cluster, d
 def test_every_pod_template_passes_restricted_pod_security(cluster: Cluster, dry_run_namespace: str, case: tuple[str, Path]):
     chart, values = case
     rejected = {}
-    for i, (where, spec) in enumerate(pod_templates(template(chart, [values], namespace=dry_run_namespace).docs)):
+    for i, pod in enumerate(pod_specs(template(chart, [values], namespace=dry_run_namespace).docs)):
         # Pod Security does not judge these, and other admission plugins would reject
         # the pod first: the release's ServiceAccount does not exist in a dry run, and
         # priority and runtime classes are the cluster admin's (presets name them).
-        spec = {k: v for k, v in spec.items() if k not in NOT_JUDGED_BY_POD_SECURITY}
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"dry-run-{i}", "namespace": dry_run_namespace}, "spec": spec}
-        proc = kubectl(cluster, "create", "--dry-run=server", "-o", "name", manifest=yaml.safe_dump(pod))
+        spec = {k: v for k, v in pod.spec.items() if k not in NOT_JUDGED_BY_POD_SECURITY}
+        manifest = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"dry-run-{i}", "namespace": dry_run_namespace}, "spec": spec}
+        proc = kubectl(cluster, "create", "--dry-run=server", "-o", "name", manifest=yaml.safe_dump(manifest))
         if proc.returncode != 0:
-            rejected[where] = proc.stderr
+            rejected[pod.origin] = proc.stderr
     if (chart, values.name) in HOSTPATH_EXCEPTIONS:
         assert rejected, "this values file no longer needs its hostPath exception: remove it from HOSTPATH_EXCEPTIONS"
         for where, message in rejected.items():
@@ -116,7 +100,7 @@ def test_every_chart_renders_pods_to_check(dry_run_namespace: str):
     """Guards the test above from passing vacuously: the main presets do render pods."""
     for chart in ("kuberay-llm", "vllm-standalone"):
         for values in presets(chart):
-            assert pod_templates(template(chart, [values], namespace=dry_run_namespace).docs), f"{chart} {values.name}"
+            assert pod_specs(template(chart, [values], namespace=dry_run_namespace).docs), f"{chart} {values.name}"
 
 
 def test_restricted_namespace_rejects_a_pod_without_a_security_context(cluster: Cluster, dry_run_namespace: str):

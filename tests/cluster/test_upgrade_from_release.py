@@ -20,7 +20,8 @@ import yaml
 from tests.support.tools import REPO
 
 from .kube import Kube, bind_pending_claims, create_bound_claim, wait_deployment_available
-from .releases import RELEASE, create_secret, history, values_args
+from .releases import RELEASE, history, values_args
+from .test_kuberay import prepare_gpu_preset_namespace
 from .test_vllm_standalone import EXISTING_CLAIM, TINY_CLAIM, TINY_CLAIM_SIZE
 
 RELEASES = yaml.safe_load((REPO / "ci" / "chart-releases.yaml").read_text())
@@ -48,8 +49,7 @@ def prepare(kube: Kube, namespace: str, chart: str) -> list[Path]:
         create_bound_claim(kube, namespace, TINY_CLAIM, TINY_CLAIM_SIZE, ["ReadWriteOnce"])
         return [EXISTING_CLAIM]
     if chart == "kuberay-llm":
-        create_secret(kube, namespace, "hf-token", "token", "hf_test_not_a_token")
-        create_secret(kube, namespace, "llm-api-key", "api-key", "test-api-key-not-secret")
+        prepare_gpu_preset_namespace(kube, namespace)
     return []
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from tests.security import cases
-from tests.security.pods import ray_pods
+from tests.support.pods import ray_pods
 from tests.support import checkov
 
 

@@ -12,7 +12,7 @@ import yaml
 
 from tests.security import cases
 from tests.security.credentials import credential_keys
-from tests.security.pods import pod_specs
+from tests.support.pods import pod_specs
 from tests.support import helm
 
 PRESETS = [c for c in cases.cases(cases.WORKLOAD_CHARTS) if c.is_preset]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.security import cases
-from tests.security.pods import pod_specs
+from tests.support.pods import pod_specs
 
 CASES = cases.cases(cases.WORKLOAD_CHARTS)
 IDS = [c.id for c in CASES]

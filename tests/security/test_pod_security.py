@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.security import cases
-from tests.security.pods import PodSpec, pod_specs
+from tests.support.pods import PodSpec, pod_specs
 
 CASES = cases.cases(cases.WORKLOAD_CHARTS)
 # Volume types the restricted profile allows.

@@ -15,7 +15,7 @@ import yaml
 
 from tests.security import cases
 from tests.security.credentials import SENTINELS, credential_keys
-from tests.security.pods import pod_specs
+from tests.support.pods import pod_specs
 from tests.support import helm
 
 # The switches that make each chart create its own Secrets from those values.

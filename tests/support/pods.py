@@ -1,7 +1,8 @@
 """Pod specs of every workload a chart renders, including the RayService's.
 
-checkov and the restricted-profile checks look at pod specs. A RayService carries its
-head and worker pod templates inside a custom resource that checkov does not know, so
+checkov, the restricted-profile checks and the cluster tier's admission checks look
+at pod specs. A RayService carries its head and worker pod templates inside a custom
+resource that checkov does not know, so
 `ray_pods()` turns them into the Pods KubeRay will create from them (same labels and
 spec; KubeRay adds its own labels and, on the head, the autoscaler sidecar, whose
 security context the chart sets in `autoscalerOptions` and the tests check there).
