@@ -19,6 +19,7 @@ from pathlib import Path
 from .report import summarise_file
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+REPO = LOCUSTFILE.parents[1]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -47,6 +48,8 @@ def run(args: argparse.Namespace) -> dict:
         "LOAD_PROMPT_WORDS": args.prompt_words,
         "LOAD_MAX_TOKENS": args.max_tokens,
         "LOAD_RECORDS": str(args.out / "records.json"),
+        # The locustfile imports loadtest.sse; Locust itself only adds loadtest/ to the path.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
     if args.model:
         env["LOAD_MODEL"] = args.model
