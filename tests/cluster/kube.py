@@ -26,6 +26,12 @@ RESTRICTED = {
     "pod-security.kubernetes.io/enforce": "restricted",
     "pod-security.kubernetes.io/enforce-version": "latest",
 }
+# The extended resource and node label the simulated GPU nodes carry (as NVIDIA's device
+# plugin and GPU feature discovery set them on real nodes).
+GPU = "nvidia.com/gpu"
+GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
+SCHEDULED_TIMEOUT_S = 60
+GONE_TIMEOUT_S = 90
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,16 @@ def events_for(kube: Kube, namespace: str, kind: str, name: str, reason: str | N
     if reason:
         selector += f",reason={reason}"
     return kube.core.list_namespaced_event(namespace, field_selector=selector).items
+
+
+def wait_scheduled(kube: Kube, namespace: str, pod_names: list[str]) -> list[client.V1Pod]:
+    """The named pods, once the scheduler has placed every one of them on a node."""
+
+    def probe():
+        found = [kube.core.read_namespaced_pod(n, namespace) for n in pod_names]
+        return found if all(p.spec.node_name for p in found) else None
+
+    return wait_for(f"pods {pod_names} to be scheduled", probe, SCHEDULED_TIMEOUT_S, lambda: describe_namespace(kube, namespace))
 
 
 def describe_namespace(kube: Kube, namespace: str) -> str:
@@ -200,3 +216,13 @@ class Namespaces:
             if e.status != 404:
                 raise
         delete_test_volumes(self.kube, name)
+
+
+def delete_and_wait_for_pods(kube: Kube, namespaces: Namespaces, namespace: str) -> None:
+    """Delete the namespace and wait until its pods are gone, so they free their GPUs."""
+    namespaces.delete(namespace)
+    wait_for(
+        f"the pods of namespace {namespace} to be deleted",
+        lambda: not kube.core.list_namespaced_pod(namespace).items,
+        GONE_TIMEOUT_S,
+    )

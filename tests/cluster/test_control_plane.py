@@ -9,10 +9,8 @@ import yaml
 
 from tests.support.tools import crds_dir, versions
 
-from .kube import Kube
+from .kube import GPU, GPU_PRODUCT_LABEL, Kube
 
-GPU = "nvidia.com/gpu"
-GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 # product label -> GPUs each such node advertises (the nodes ci/cluster creates)
 GPU_NODES = {"NVIDIA-H100-80GB-HBM3": 8, "NVIDIA-L4": 1}
 NODES_PER_GPU_PRODUCT = 2

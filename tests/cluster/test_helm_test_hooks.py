@@ -15,10 +15,8 @@ from urllib.parse import urlsplit
 from kubernetes import client
 
 from .kube import Kube, describe_namespace, pods, wait_for
+from .presets import API_KEY_KEY, API_KEY_SECRET, L4_PRESET, install_cpu_tiny, install_kuberay_llm
 from .releases import RELEASE, create_secret
-from .test_kuberay import API_KEY_KEY, API_KEY_SECRET, L4_PRESET
-from .test_kuberay import install as install_kuberay_llm
-from .test_vllm_standalone import install_cpu_tiny
 
 HOOK_TIMEOUT = "15s"  # how long `helm test` waits for the pod that kwok never completes
 SCHEDULED_TIMEOUT_S = 60

@@ -18,29 +18,31 @@ import yaml
 from kubernetes import client
 
 from serve_app.config import AppConfig
-from tests.support.tools import REPO
 
-from .kube import RESTRICTED, Kube, Namespaces, bind_pending_claims, describe_namespace, events_for, pods, wait_for
-from .releases import RELEASE, create_secret, history, manifest_objects, values_args, wait_release_gone
+from .kube import (
+    GONE_TIMEOUT_S,
+    GPU,
+    GPU_PRODUCT_LABEL,
+    RESTRICTED,
+    SCHEDULED_TIMEOUT_S,
+    Kube,
+    Namespaces,
+    delete_and_wait_for_pods,
+    describe_namespace,
+    events_for,
+    pods,
+    wait_for,
+    wait_scheduled,
+)
+from .presets import API_KEY_KEY, API_KEY_SECRET, HF_TOKEN_KEY, HF_TOKEN_SECRET, KUBERAY_CHART, KUBERAY_PRESETS, L4_PRESET, install_kuberay_llm
+from .rayclusters import owned_rayclusters, ray_container_of, rayservice, wait_cluster_pods, wait_raycluster
+from .releases import RELEASE, history, manifest_objects, values_args, wait_release_gone
 
-CHART = REPO / "charts" / "kuberay-llm"
-PRESETS = REPO / "values" / "kuberay-llm"
-L4_PRESET = PRESETS / "llama-3.1-8b-2x1gpu.yaml"
-MULTINODE_PRESET = PRESETS / "llama-3.1-405b-tp8-pp4-multinode.yaml"
-
-RAY_GROUP, RAY_VERSION_API = "ray.io", "v1"
-RAYSERVICE_NAME = f"{RELEASE}-kuberay-llm"
-GPU = "nvidia.com/gpu"
-GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
-# The Secrets the GPU presets name (their headers tell users to create them).
-HF_TOKEN_SECRET, HF_TOKEN_KEY, HF_TOKEN_ENV = "hf-token", "token", "HF_TOKEN"
-API_KEY_SECRET, API_KEY_KEY, API_KEY_ENV = "llm-api-key", "api-key", "SERVE_APP_API_KEY"
+MULTINODE_PRESET = KUBERAY_PRESETS / "llama-3.1-405b-tp8-pp4-multinode.yaml"
+# the environment variables the chart maps the presets' Secrets to
+HF_TOKEN_ENV, API_KEY_ENV = "HF_TOKEN", "SERVE_APP_API_KEY"
 MODEL_CACHE_VOLUME, MODEL_CACHE_MOUNT = "model-cache", "/models"
 SHM_VOLUME = "shm"
-
-OPERATOR_TIMEOUT_S = 90  # RayService -> RayCluster -> pods, by the operator
-SCHEDULED_TIMEOUT_S = 60
-GONE_TIMEOUT_S = 90
 
 
 def preset(path) -> dict:
@@ -57,83 +59,6 @@ class Release:
     name: str = RELEASE
 
 
-def prepare_gpu_preset_namespace(kube: Kube, namespace: str) -> None:
-    create_secret(kube, namespace, HF_TOKEN_SECRET, HF_TOKEN_KEY, "hf_test_not_a_token")
-    create_secret(kube, namespace, API_KEY_SECRET, API_KEY_KEY, "test-api-key-not-secret")
-
-
-def install(helm, kube: Kube, namespace: str, values, *extra: str) -> None:
-    prepare_gpu_preset_namespace(kube, namespace)
-    helm("install", RELEASE, CHART, "--namespace", namespace, *values_args(values), *extra)
-    # the chart's model-cache claim: no provisioner here, so bind it to a static volume
-    bind_pending_claims(kube, namespace)
-
-
-def rayservice(kube: Kube, namespace: str) -> dict:
-    return kube.custom.get_namespaced_custom_object(RAY_GROUP, RAY_VERSION_API, namespace, "rayservices", RAYSERVICE_NAME)
-
-
-def owned_rayclusters(kube: Kube, namespace: str) -> list[dict]:
-    items = kube.custom.list_namespaced_custom_object(RAY_GROUP, RAY_VERSION_API, namespace, "rayclusters")["items"]
-    return [
-        rc
-        for rc in items
-        if any(o["kind"] == "RayService" and o["name"] == RAYSERVICE_NAME for o in rc["metadata"].get("ownerReferences", []))
-    ]
-
-
-def wait_raycluster(kube: Kube, namespace: str) -> dict:
-    return wait_for(
-        f"the operator to create a RayCluster for RayService {RAYSERVICE_NAME}",
-        lambda: owned_rayclusters(kube, namespace),
-        OPERATOR_TIMEOUT_S,
-        lambda: describe_namespace(kube, namespace),
-    )[0]
-
-
-def cluster_pods(kube: Kube, namespace: str, raycluster: dict, node_type: str) -> list[client.V1Pod]:
-    selector = {"ray.io/cluster": raycluster["metadata"]["name"], "ray.io/node-type": node_type}
-    return pods(kube, namespace, selector)
-
-
-def wait_cluster_pods(kube: Kube, namespace: str, raycluster: dict, workers: int) -> dict[str, list[client.V1Pod]]:
-    """The head pod and ``workers`` worker pods of the RayCluster, once all exist."""
-
-    def probe():
-        found = {t: cluster_pods(kube, namespace, raycluster, t) for t in ("head", "worker")}
-        return found if len(found["head"]) == 1 and len(found["worker"]) == workers else None
-
-    return wait_for(
-        f"1 head and {workers} worker pods of RayCluster {raycluster['metadata']['name']}",
-        probe,
-        OPERATOR_TIMEOUT_S,
-        lambda: describe_namespace(kube, namespace),
-    )
-
-
-def wait_scheduled(kube: Kube, namespace: str, pod_names: list[str]) -> list[client.V1Pod]:
-    def probe():
-        found = [kube.core.read_namespaced_pod(n, namespace) for n in pod_names]
-        return found if all(p.spec.node_name for p in found) else None
-
-    return wait_for(f"pods {pod_names} to be scheduled", probe, SCHEDULED_TIMEOUT_S, lambda: describe_namespace(kube, namespace))
-
-
-def ray_container_of(pod: client.V1Pod) -> client.V1Container:
-    # KubeRay's convention: the Ray container is the first one
-    return pod.spec.containers[0]
-
-
-def delete_and_wait_for_pods(kube: Kube, namespaces: Namespaces, namespace: str) -> None:
-    """Delete the namespace and wait until its pods are gone, so they free their GPUs."""
-    namespaces.delete(namespace)
-    wait_for(
-        f"the pods of namespace {namespace} to be deleted",
-        lambda: not kube.core.list_namespaced_pod(namespace).items,
-        GONE_TIMEOUT_S,
-    )
-
-
 # ---------------------------------------------------------------- the reference preset, installed once
 
 
@@ -142,7 +67,7 @@ def l4_release(helm, kube: Kube, namespaces: Namespaces) -> Iterator[Release]:
     """The chart's reference preset (Llama 3.1 8B, 2 x 1 L4) installed into a restricted namespace."""
     namespace = namespaces.create("kuberay-l4", RESTRICTED)
     try:
-        install(helm, kube, namespace, L4_PRESET)
+        install_kuberay_llm(helm, kube, namespace, L4_PRESET)
         yield Release(namespace)
     finally:
         delete_and_wait_for_pods(kube, namespaces, namespace)
@@ -239,7 +164,7 @@ def test_multinode_replica_asks_its_hosts_together_and_waits_for_gpus(helm, kube
     """405B TP8 x PP4: one replica is 4 pods of 8 GPUs; the 2 fake H100 nodes hold 2 of them."""
     namespace = namespaces.create("kuberay-multinode", RESTRICTED)
     try:
-        install(helm, kube, namespace, MULTINODE_PRESET)
+        install_kuberay_llm(helm, kube, namespace, MULTINODE_PRESET)
         raycluster = wait_raycluster(kube, namespace)
         hosts = MULTINODE_GROUP["numOfHosts"] * MULTINODE_GROUP["replicas"]
         workers = wait_cluster_pods(kube, namespace, raycluster, workers=hosts)["worker"]
@@ -265,10 +190,10 @@ def test_multinode_replica_asks_its_hosts_together_and_waits_for_gpus(helm, kube
 
 
 def test_upgrade_changes_the_rayservice_in_place(helm, kube: Kube, namespace: str):
-    install(helm, kube, namespace, L4_PRESET)
+    install_kuberay_llm(helm, kube, namespace, L4_PRESET)
     before = rayservice(kube, namespace)
 
-    helm("upgrade", RELEASE, CHART, "--namespace", namespace, *values_args(L4_PRESET), "--set", "models[0].maxQueuedRequests=128")
+    helm("upgrade", RELEASE, KUBERAY_CHART, "--namespace", namespace, *values_args(L4_PRESET), "--set", "models[0].maxQueuedRequests=128")
 
     after = rayservice(kube, namespace)
     assert after["metadata"]["uid"] == before["metadata"]["uid"]
@@ -278,9 +203,9 @@ def test_upgrade_changes_the_rayservice_in_place(helm, kube: Kube, namespace: st
 
 
 def test_rollback_restores_the_previous_serve_config(helm, kube: Kube, namespace: str):
-    install(helm, kube, namespace, L4_PRESET)
+    install_kuberay_llm(helm, kube, namespace, L4_PRESET)
     installed = rayservice(kube, namespace)["spec"]["serveConfigV2"]
-    helm("upgrade", RELEASE, CHART, "--namespace", namespace, *values_args(L4_PRESET), "--set", "models[0].maxQueuedRequests=128")
+    helm("upgrade", RELEASE, KUBERAY_CHART, "--namespace", namespace, *values_args(L4_PRESET), "--set", "models[0].maxQueuedRequests=128")
 
     helm("rollback", RELEASE, "1", "--namespace", namespace)
 
@@ -289,7 +214,7 @@ def test_rollback_restores_the_previous_serve_config(helm, kube: Kube, namespace
 
 
 def test_uninstall_removes_the_ray_cluster_and_keeps_the_model_cache(helm, kube: Kube, namespace: str):
-    install(helm, kube, namespace, L4_PRESET)
+    install_kuberay_llm(helm, kube, namespace, L4_PRESET)
     wait_raycluster(kube, namespace)
     installed = [o for o in manifest_objects(helm, namespace) if o[1] != "PersistentVolumeClaim"]
 

@@ -13,21 +13,12 @@ from __future__ import annotations
 import yaml
 from kubernetes import client
 
-from .kube import RESTRICTED, Kube, Namespaces
-from .test_kuberay import (
-    GPU,
-    GPU_PRODUCT_LABEL,
-    PRESETS,
-    delete_and_wait_for_pods,
-    install,
-    ray_container_of,
-    wait_cluster_pods,
-    wait_raycluster,
-    wait_scheduled,
-)
+from .kube import GPU, GPU_PRODUCT_LABEL, RESTRICTED, Kube, Namespaces, delete_and_wait_for_pods, wait_scheduled
+from .presets import KUBERAY_PRESETS, install_kuberay_llm
+from .rayclusters import ray_container_of, rayservice, wait_cluster_pods, wait_raycluster
 
-SPOT_PRESET = PRESETS / "llama-3.1-8b-spot-pool.yaml"
-FRACTIONAL_PRESET = PRESETS / "two-7b-models-one-gpu.yaml"
+SPOT_PRESET = KUBERAY_PRESETS / "llama-3.1-8b-spot-pool.yaml"
+FRACTIONAL_PRESET = KUBERAY_PRESETS / "two-7b-models-one-gpu.yaml"
 CAPACITY_LABEL = "karpenter.sh/capacity-type"
 
 
@@ -40,7 +31,7 @@ def test_spot_preset_places_spot_workers_on_spot_nodes_and_the_rest_on_demand(he
     [spot_group] = [g["groupName"] for g in preset["workerGroups"] if g.get("spot")]
     namespace = namespaces.create("kuberay-spot", RESTRICTED)
     try:
-        install(helm, kube, namespace, SPOT_PRESET)
+        install_kuberay_llm(helm, kube, namespace, SPOT_PRESET)
         found = wait_cluster_pods(kube, namespace, wait_raycluster(kube, namespace), workers=len(preset["workerGroups"]))
         placed = wait_scheduled(kube, namespace, [p.metadata.name for p in [*found["head"], *found["worker"]]])
 
@@ -62,15 +53,14 @@ def test_spot_preset_places_spot_workers_on_spot_nodes_and_the_rest_on_demand(he
 def test_fractional_gpu_preset_runs_both_models_on_one_scheduled_gpu(helm, kube: Kube, namespaces: Namespaces):
     namespace = namespaces.create("kuberay-fractional", RESTRICTED)
     try:
-        install(helm, kube, namespace, FRACTIONAL_PRESET)
+        install_kuberay_llm(helm, kube, namespace, FRACTIONAL_PRESET)
         raycluster = wait_raycluster(kube, namespace)
         [worker] = wait_cluster_pods(kube, namespace, raycluster, workers=1)["worker"]
         [worker] = wait_scheduled(kube, namespace, [worker.metadata.name])
 
         assert ray_container_of(worker).resources.limits[GPU] == "1"
         assert node_labels(kube, worker)[GPU_PRODUCT_LABEL] == "NVIDIA-H100-80GB-HBM3"
-        service = kube.custom.get_namespaced_custom_object("ray.io", "v1", namespace, "rayservices", "llm-kuberay-llm")
-        [app] = yaml.safe_load(service["spec"]["serveConfigV2"])["applications"]
+        [app] = yaml.safe_load(rayservice(kube, namespace)["spec"]["serveConfigV2"])["applications"]
         fractions = [m["accelerator"]["gpu_fraction"] for m in app["args"]["models"]]
         assert len(fractions) == 2 and sum(fractions) <= 1.0
     finally:

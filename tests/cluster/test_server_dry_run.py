@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.support.helm import ci_values, presets, template
+from tests.support.pod_security import exception_for
 from tests.support.pods import pod_specs
 
 from .conftest import Cluster
@@ -27,14 +28,6 @@ from .manifests import into_test_namespaces, kubectl
 
 CHARTS = ("kuberay-llm", "vllm-standalone", "observability")
 CASES = [(chart, path) for chart in CHARTS for path in [*presets(chart), *ci_values(chart)]]
-# Values files that mount a hostPath volume, which the restricted (and baseline) Pod
-# Security profile forbids. Their headers say so and name the alternative (a claim);
-# the test checks the rejection is for that reason and no other.
-HOSTPATH_EXCEPTIONS = {
-    ("vllm-standalone", "cpu-tiny.yaml"),
-    ("vllm-standalone", "01-cpu-tiny-values.yaml"),
-    ("vllm-standalone", "07-offline-hostpath-values.yaml"),
-}
 NOT_JUDGED_BY_POD_SECURITY = ("serviceAccountName", "priorityClassName", "runtimeClassName")
 
 
@@ -86,12 +79,16 @@ def test_every_pod_template_passes_restricted_pod_security(cluster: Cluster, dry
         proc = kubectl(cluster, "create", "--dry-run=server", "-o", "name", manifest=yaml.safe_dump(manifest))
         if proc.returncode != 0:
             rejected[pod.origin] = proc.stderr
-    if (chart, values.name) in HOSTPATH_EXCEPTIONS:
-        assert rejected, "this values file no longer needs its hostPath exception: remove it from HOSTPATH_EXCEPTIONS"
+    # Values files listed with volume types the profile forbids (tests/support/pod_security.py):
+    # the rejection must be for those volumes and nothing else.
+    exception = exception_for(chart, values)
+    if exception:
+        assert rejected, "this values file no longer needs its exception: remove it from tests/support/pod_security.py"
         for where, message in rejected.items():
             assert 'violates PodSecurity "restricted' in message, f"{where}: {message}"
-            # the only violation named is the hostPath volume
+            # the only violation named is the listed volume types
             assert "restricted volume types" in message and message.count("forbidden") == 1, f"{where}: {message}"
+            assert all(f'"{volume}"' in message for volume in exception.volumes), f"{where}: {message}"
     else:
         assert not rejected, "\n".join(f"{w}: {m}" for w, m in rejected.items())
 

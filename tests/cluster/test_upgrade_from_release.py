@@ -19,10 +19,9 @@ import yaml
 
 from tests.support.tools import REPO
 
-from .kube import Kube, bind_pending_claims, create_bound_claim, wait_deployment_available
+from .kube import Kube, bind_pending_claims, wait_deployment_available
+from .presets import prepare_cpu_tiny_namespace, prepare_gpu_preset_namespace
 from .releases import RELEASE, history, values_args
-from .test_kuberay import prepare_gpu_preset_namespace
-from .test_vllm_standalone import EXISTING_CLAIM, TINY_CLAIM, TINY_CLAIM_SIZE
 
 RELEASES = yaml.safe_load((REPO / "ci" / "chart-releases.yaml").read_text())
 AVAILABLE_TIMEOUT_S = 90
@@ -46,8 +45,7 @@ def chart_version(chart_dir: Path) -> str:
 def prepare(kube: Kube, namespace: str, chart: str) -> list[Path]:
     """What the preset expects to exist in the namespace; returns the user's own overlays."""
     if chart == "vllm-standalone":
-        create_bound_claim(kube, namespace, TINY_CLAIM, TINY_CLAIM_SIZE, ["ReadWriteOnce"])
-        return [EXISTING_CLAIM]
+        return prepare_cpu_tiny_namespace(kube, namespace)
     if chart == "kuberay-llm":
         prepare_gpu_preset_namespace(kube, namespace)
     return []

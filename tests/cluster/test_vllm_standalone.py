@@ -8,36 +8,23 @@ helm's release lifecycle against a real API server.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 from kubernetes import client
 
-from tests.support.tools import REPO
-
 from .kube import (
+    GPU,
+    GPU_PRODUCT_LABEL,
+    SCHEDULED_TIMEOUT_S,
     Kube,
-    bind_pending_claims,
-    create_bound_claim,
     describe_namespace,
     events_for,
     pods,
     wait_deployment_available,
     wait_for,
 )
-from .releases import RELEASE, create_secret, history, manifest_objects, values_args, wait_release_gone
+from .presets import CPU_TINY, H100_TP4, TINY_CLAIM, install_cpu_tiny, install_h100_preset, upgrade_cpu_tiny
+from .releases import RELEASE, history, manifest_objects, wait_release_gone
 
-CHART = REPO / "charts" / "vllm-standalone"
-PRESETS = REPO / "values" / "vllm-standalone"
-CPU_TINY = PRESETS / "cpu-tiny.yaml"
-H100_TP4 = PRESETS / "llama-3.1-70b-tp4-h100.yaml"
-EXISTING_CLAIM = Path(__file__).parent / "values" / "cpu-tiny-existing-claim.yaml"
-TINY_CLAIM = "tiny-models"  # named in EXISTING_CLAIM
-TINY_CLAIM_SIZE = "1Gi"
-HF_TOKEN_SECRET = "hf-token"  # named by the GPU presets
-
-GPU = "nvidia.com/gpu"
-GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 H100 = "NVIDIA-H100-80GB-HBM3"
 # gpu.count `auto` asks tensorParallelSize x pipelineParallelSize GPUs (4 x 1 here)
 H100_TP4_GPUS = str(yaml.safe_load(H100_TP4.read_text())["defaults"]["engine"]["tensorParallelSize"])
@@ -46,7 +33,6 @@ MAX_NUM_SEQS_INSTALLED = yaml.safe_load(CPU_TINY.read_text())["defaults"]["engin
 MAX_NUM_SEQS_UPGRADED = MAX_NUM_SEQS_INSTALLED + 1
 
 AVAILABLE_TIMEOUT_S = 90
-SCHEDULED_TIMEOUT_S = 60
 UNSCHEDULABLE_TIMEOUT_S = 60
 HELM_WAIT = ("--wait", "--timeout", f"{AVAILABLE_TIMEOUT_S}s")
 
@@ -55,24 +41,6 @@ HELM_WAIT = ("--wait", "--timeout", f"{AVAILABLE_TIMEOUT_S}s")
 
 def release_selector(release: str = RELEASE) -> dict[str, str]:
     return {"app.kubernetes.io/instance": release, "app.kubernetes.io/component": "engine"}
-
-
-def install_cpu_tiny(helm, kube: Kube, namespace: str, *extra: str) -> None:
-    """cpu-tiny with its model claim, the way a restricted namespace must run it."""
-    create_bound_claim(kube, namespace, TINY_CLAIM, TINY_CLAIM_SIZE, ["ReadWriteOnce"])
-    helm("install", RELEASE, CHART, "--namespace", namespace, *values_args(CPU_TINY, EXISTING_CLAIM), *extra)
-
-
-def upgrade_cpu_tiny(helm, namespace: str, *extra: str) -> None:
-    helm("upgrade", RELEASE, CHART, "--namespace", namespace, *values_args(CPU_TINY, EXISTING_CLAIM), *extra)
-
-
-def install_h100_preset(helm, kube: Kube, namespace: str, *extra: str) -> None:
-    """The 70B preset as shipped (plus `extra`), with the Secret and volume it expects."""
-    create_secret(kube, namespace, HF_TOKEN_SECRET, "token", "hf_test_not_a_token")
-    helm("install", RELEASE, CHART, "--namespace", namespace, *values_args(H100_TP4), *extra)
-    # The preset's weights claim: no provisioner here, so bind it to a static volume.
-    bind_pending_claims(kube, namespace)
 
 
 def engine_deployment(kube: Kube, namespace: str) -> client.V1Deployment:

@@ -1,7 +1,8 @@
 """Every container of every render runs under the restricted Pod Security profile:
 non-root, no privilege escalation, all capabilities dropped, seccomp RuntimeDefault,
-no host namespaces, only restricted volume types. Exceptions are listed below with
-their reason, and an exception that is no longer needed fails too.
+no host namespaces, only restricted volume types. Exceptions are listed with their
+reason in tests/support/pod_security.py, and an exception that is no longer needed
+fails too.
 """
 
 from __future__ import annotations
@@ -9,21 +10,10 @@ from __future__ import annotations
 import pytest
 
 from tests.security import cases
+from tests.support.pod_security import EXCEPTIONS, RESTRICTED_VOLUMES, exception_for
 from tests.support.pods import PodSpec, pod_specs
 
 CASES = cases.cases(cases.WORKLOAD_CHARTS)
-# Volume types the restricted profile allows.
-RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
-# case id -> (volume types it may use beyond RESTRICTED_VOLUMES, why)
-HOSTPATH_MODEL = "the tiny model pre-staged on a kind/kwok node (hostPath); the preset header shows the PVC replacement for shared clusters"
-EXCEPTIONS = {
-    "vllm-standalone/values/cpu-tiny": ({"hostPath"}, HOSTPATH_MODEL),
-    "vllm-standalone/ci/01-cpu-tiny-values": ({"hostPath"}, HOSTPATH_MODEL),
-    "vllm-standalone/ci/07-offline-hostpath-values": (
-        {"hostPath"},
-        "storage.type: hostPath is an explicit opt-in for development clusters (documented in values.yaml); it breaks the restricted profile by design",
-    ),
-}
 
 
 def effective(pod: PodSpec, container: dict, key: str):
@@ -70,12 +60,13 @@ def test_every_container_meets_the_restricted_profile(case: cases.Case) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_pods_use_only_restricted_volume_types_or_a_listed_exception(case: cases.Case) -> None:
     used = set().union(*(volume_types(p) for p in pod_specs(cases.render(case).docs)))
-    allowed, _why = EXCEPTIONS.get(case.id, (set(), ""))
-    assert used - RESTRICTED_VOLUMES == allowed, f"beyond the restricted profile: {used - RESTRICTED_VOLUMES}, listed: {allowed}"
+    exception = exception_for(case.chart, case.values)
+    allowed = exception.volumes if exception else set()
+    assert used - RESTRICTED_VOLUMES == allowed, f"beyond the restricted profile: {used - RESTRICTED_VOLUMES}, listed: {set(allowed)}"
 
 
 def test_every_exception_names_a_rendered_case() -> None:
-    assert set(EXCEPTIONS) <= {c.id for c in CASES}
+    assert {(e.chart, e.values) for e in EXCEPTIONS} <= {(c.chart, c.values) for c in CASES}
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.chart == "kuberay-llm"], ids=lambda c: c.id)
