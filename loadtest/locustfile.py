@@ -37,12 +37,8 @@ from pathlib import Path
 from locust import HttpUser, LoadTestShape, events, task
 from requests.exceptions import RequestException
 
+from loadtest.prompts import word_prompt
 from loadtest.sse import StreamResult, read_stream
-
-WORDS = (
-    "cluster scheduler token replica engine batch cache prefix model request stream "
-    "latency throughput queue router node memory kernel tensor pipeline gateway"
-).split()
 
 _records: list[dict] = []
 _lock = threading.Lock()
@@ -87,7 +83,7 @@ class OpenAIUser(HttpUser):
             return r.json()["data"][0]["id"]
 
     def _prompt(self) -> str:
-        return " ".join(self.rng.choice(WORDS) for _ in range(_pick(self.prompt_words, self.rng)))
+        return word_prompt(self.rng, _pick(self.prompt_words, self.rng))
 
     @task
     def generate(self) -> None:

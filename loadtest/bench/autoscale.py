@@ -37,7 +37,7 @@ from typing import Any
 import httpx
 
 from . import procstats, systems
-from .cli import log, run_load
+from .levels import log, run_load
 from . import machine
 from .settings import MODEL_ID, LoadProfile
 from .systems import REPO

@@ -19,45 +19,18 @@ import argparse
 import contextlib
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from loadtest import run as harness
-
-from . import compare, machine, procstats, pyspy, render, systems
+from . import machine, procstats, render, systems
+from .crosscheck import crosscheck, separate_cores
+from .levels import log, measure_level, run_load
 from .settings import CONCURRENCY, CROSSCHECK_CONCURRENCY, ENGINE, MODEL_ID, PLOT_CONCURRENCY, SYSTEMS, VARIANT_BASES, LoadProfile
 
 DEFAULT_OUT = systems.REPO / "reports" / "bench"
 SCHEMA = 1
-
-
-def log(msg: str) -> None:
-    print(f"[bench {dt.datetime.now():%H:%M:%S}] {msg}", flush=True)
-
-
-@contextlib.contextmanager
-def output_to(path: Path) -> Iterator[None]:
-    """Send this process's and its children's stdout/stderr to a file for a while."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with path.open("w") as f:
-        os.dup2(f.fileno(), 1)
-        os.dup2(f.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
 
 
 def parse_variant(spec: str) -> tuple[str, dict[str, Any]]:
@@ -82,128 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--retries", type=int, default=1, help="re-measurements per noisy level (default: %(default)s)")
     p.add_argument("--profile", default="", help=f"comma-separated process roles to sample with py-spy during the {PLOT_CONCURRENCY}-stream level (e.g. OpenAiIngress,ProxyActor,LLMServer)")
     p.add_argument("--server-nice", type=int, default=0, help="run every server at this nice level (e.g. 5) so the load generator is not starved of CPU (default: %(default)s)")
+    p.add_argument("--split-cores", action="store_true", help="run the load generator on a core of its own and the servers on the rest (the cross-check always does)")
     p.add_argument("--no-crosscheck", action="store_true", help="skip the harness-vs-vLLM-client cross-check")
     p.add_argument("--merge", action="store_true", help="update the systems run into the existing results.json instead of replacing it")
     p.add_argument("--render-only", action="store_true", help="only rewrite README.md and plots from results.json")
     return p.parse_args(argv)
-
-
-def run_load(base_url: str, users: int, seconds: int, out: Path, profile: LoadProfile) -> dict:
-    out.mkdir(parents=True, exist_ok=True)
-    args = harness.parse_args([
-        "--url", base_url, "--out", str(out), "--model", MODEL_ID, "--kind", profile.kind,
-        "--users", str(users), "--duration", str(seconds),
-        "--prompt-words", str(profile.prompt_words), "--max-tokens", str(profile.max_tokens),
-    ])
-    with output_to(out / "locust.log"):
-        return harness.run(args)
-
-
-def level_result(summary: dict, records: list[dict], cpu: dict, profile: LoadProfile, users: int) -> dict:
-    ok = [r for r in records if not r["error"]]
-    prompt = [r["prompt_tokens"] for r in ok if r.get("prompt_tokens")]
-    tokens = summary["output_tokens"]
-    return {
-        "concurrency": users,
-        "output_tok_s": summary["output_tokens_per_s"],
-        "req_s": summary["requests_per_s"],
-        "ttft_ms": {"p50": summary["ttft_ms"]["p50"], "p99": summary["ttft_ms"]["p99"], "mean": summary["ttft_ms"]["mean"]},
-        "itl_ms": {"p50": summary["itl_ms"]["p50"], "p99": summary["itl_ms"]["p99"], "mean": summary["itl_ms"]["mean"]},
-        "tpot_ms": {"p50": summary["tpot_ms"]["p50"], "p99": summary["tpot_ms"]["p99"]},
-        "e2e_ms": {"p50": summary["e2e_ms"]["p50"], "p99": summary["e2e_ms"]["p99"]},
-        "requests": summary["requests"],
-        "errors": summary["failures"],
-        "output_tokens": tokens,
-        "exact_output_length": all(r["output_tokens"] == profile.max_tokens for r in ok),
-        "prompt_tokens_mean": round(sum(prompt) / len(prompt), 1) if prompt else None,
-        "duration_s": summary["duration_s"],
-        "cpu": cpu,
-        "server_cpu_ms_per_token": round(cpu["server_cpu_s"] * 1000 / tokens, 3) if tokens and cpu else None,
-    }
-
-
-def measure_level(running: systems.Running, users: int, seconds: int, out: Path, profile: LoadProfile, profile_roles: list[str] | None = None) -> dict:
-    meter = procstats.CpuMeter(running.sid)
-    meter.start()
-    # py-spy, if asked: sample the middle of the level, clear of ramp-up and drain.
-    spies = pyspy.start(running.sid, profile_roles or [], max(1, seconds - 4), out / "pyspy") if profile_roles else []
-    summary = run_load(running.base_url, users, seconds, out, profile)
-    cpu = meter.stop()
-    records = json.loads((out / "records.json").read_text())
-    result = level_result(summary, records, cpu, profile, users)
-    if spies:
-        result["pyspy"] = pyspy.finish(spies)
-    return result
-
-
-def vllm_bench_client(running: systems.Running, model_dir: str, users: int, input_len: int, num_prompts: int, out: Path, profile: LoadProfile) -> dict:
-    """One run of vLLM's own benchmark client; its figures in the harness's units."""
-    out.mkdir(parents=True, exist_ok=True)
-    argv = [
-        sys.executable, "-m", "loadtest.bench.vllm_client",
-        "--base-url", running.base_url, "--endpoint", "/v1/completions", "--backend", "openai",
-        "--model", MODEL_ID, "--tokenizer", model_dir,
-        "--dataset-name", "random", "--random-input-len", str(input_len), "--random-output-len", str(profile.max_tokens),
-        "--random-range-ratio", "0", "--ignore-eos",
-        "--max-concurrency", str(users), "--num-prompts", str(num_prompts), "--request-rate", "inf",
-        "--percentile-metrics", "ttft,tpot,itl,e2el", "--metric-percentiles", "50,99",
-        "--save-result", "--result-dir", str(out), "--result-filename", "vllm_bench.json", "--disable-tqdm",
-    ]
-    meter = procstats.CpuMeter(running.sid)
-    meter.start()
-    with (out / "vllm_bench.log").open("w") as f:
-        code = subprocess.run(argv, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(systems.REPO)}).returncode
-    cpu = meter.stop()
-    if code != 0 or not (out / "vllm_bench.json").is_file():
-        raise RuntimeError(f"vllm bench client exited {code}; see {out / 'vllm_bench.log'}")
-    bench = json.loads((out / "vllm_bench.json").read_text())
-    return {
-        "output_tok_s": round(bench["output_throughput"], 2),
-        "req_s": round(bench["request_throughput"], 3),
-        "ttft_ms": {"p50": round(bench["median_ttft_ms"], 3), "p99": round(bench.get("p99_ttft_ms", 0), 3), "mean": round(bench["mean_ttft_ms"], 3)},
-        "tpot_ms": {"p50": round(bench["median_tpot_ms"], 3)},
-        "itl_ms": {"p50": round(bench["median_itl_ms"], 3)},
-        "requests": bench["completed"],
-        "errors": num_prompts - bench["completed"],
-        "duration_s": round(bench["duration"], 3),
-        # The client's own start-up (imports, tokenizer, dataset) falls inside this window.
-        "other_cpu_share": cpu.get("other_cpu_share"),
-    }
-
-
-def crosscheck(running: systems.Running, model_dir: str, harness_level: dict, seconds: int, raw: Path, profile: LoadProfile, rounds: int) -> dict:
-    """vLLM's own client vs the harness at the same concurrency against the same server.
-
-    The two clients alternate (harness, client, harness, client, ...; the first harness
-    run is the sweep's own level), so drift in the machine's background load hits both.
-    """
-    users = CROSSCHECK_CONCURRENCY
-    input_len = round(harness_level["prompt_tokens_mean"] or profile.prompt_words)
-    num_prompts = max(32, round(harness_level["req_s"] * seconds))
-    harness_runs = [_brief(harness_level)]
-    client_runs = []
-    try:
-        for i in range(1, rounds + 1):
-            client_runs.append(vllm_bench_client(running, model_dir, users, input_len, num_prompts, raw / f"crosscheck-client{i}", profile))
-            time.sleep(profile.settle_s)
-            harness_runs.append(_brief(measure_level(running, users, seconds, raw / f"crosscheck-harness{i}", profile)))
-            time.sleep(profile.settle_s)
-    except RuntimeError as e:
-        return {"error": str(e)}
-
-    return {
-        "concurrency": users,
-        "input_len": input_len,
-        "output_len": profile.max_tokens,
-        "num_prompts": num_prompts,
-        "harness_runs": harness_runs,
-        "vllm_bench_client_runs": client_runs,
-        **compare.compare(harness_runs, client_runs),
-    }
-
-
-def _brief(level: dict) -> dict:
-    return {k: level[k] for k in ("output_tok_s", "req_s", "ttft_ms", "tpot_ms", "itl_ms", "requests", "errors", "duration_s")} | {"other_cpu_share": level["cpu"].get("other_cpu_share")}
 
 
 def _promote(src: Path, dst: Path) -> None:
@@ -214,7 +70,8 @@ def _promote(src: Path, dst: Path) -> None:
 
 
 def run_system(name: str, spec: dict, model_dir: str, levels: list[int], profile: LoadProfile, raw: Path, do_crosscheck: bool,
-               max_other_load: float = 1.0, retries: int = 0, profile_roles: list[str] | None = None, server_nice: int = 0) -> dict:
+               max_other_load: float = 1.0, retries: int = 0, profile_roles: list[str] | None = None, server_nice: int = 0,
+               split_cores: bool = False) -> dict:
     base, env = spec["base"], spec.get("env", {})
     result: dict[str, Any] = {"base": base, "env": env, "description": systems.DESCRIPTIONS.get(base, base), "levels": {}}
     sysdir = raw / name
@@ -237,28 +94,30 @@ def run_system(name: str, spec: dict, model_dir: str, levels: list[int], profile
     result["processes"] = procstats.engine_processes(running.sid)
     log(f"{name}: ready in {running.startup_s}s at {running.base_url}")
     try:
-        run_load(running.base_url, profile.warmup_users, profile.warmup_s, sysdir / "warmup", profile)
-        time.sleep(profile.settle_s)
-        for users in levels:
-            roles = profile_roles if users == PLOT_CONCURRENCY else None
-            level = measure_level(running, users, profile.level_s, sysdir / f"c{users}", profile, roles)
-            for attempt in range(1, retries + 1):
-                if (level["cpu"].get("other_cpu_share") or 0) <= max_other_load:
-                    break
-                # Someone else's job took a large share of the cores: measure again, keep the quieter run.
-                log(f"{name} c={users}: other load {level['cpu']['other_cpu_share']} > {max_other_load}, measuring again ({attempt}/{retries})")
-                time.sleep(profile.settle_s * 5)
-                again = measure_level(running, users, profile.level_s, sysdir / f"c{users}-retry{attempt}", profile)
-                if (again["cpu"].get("other_cpu_share") or 0) < (level["cpu"].get("other_cpu_share") or 0):
-                    again["replaced_noisier_run"] = {"other_cpu_share": level["cpu"]["other_cpu_share"], "output_tok_s": level["output_tok_s"]}
-                    level = again
-                    _promote(sysdir / f"c{users}-retry{attempt}", sysdir / f"c{users}")
-            result["levels"][str(users)] = level
-            log(
-                f"{name} c={users}: {level['output_tok_s']} tok/s, {level['req_s']} req/s, TTFT p50 {level['ttft_ms']['p50']} ms, "
-                f"ITL p50 {level['itl_ms']['p50']} ms, errors {level['errors']}, other load {level['cpu'].get('other_cpu_share')}"
-            )
+        # --split-cores: the load generator on a core of its own, the server on the rest.
+        with separate_cores(running) if split_cores else contextlib.nullcontext():
+            run_load(running.base_url, profile.warmup_users, profile.warmup_s, sysdir / "warmup", profile)
             time.sleep(profile.settle_s)
+            for users in levels:
+                roles = profile_roles if users == PLOT_CONCURRENCY else None
+                level = measure_level(running, users, profile.level_s, sysdir / f"c{users}", profile, roles)
+                for attempt in range(1, retries + 1):
+                    if (level["cpu"].get("other_cpu_share") or 0) <= max_other_load:
+                        break
+                    # Someone else's job took a large share of the cores: measure again, keep the quieter run.
+                    log(f"{name} c={users}: other load {level['cpu']['other_cpu_share']} > {max_other_load}, measuring again ({attempt}/{retries})")
+                    time.sleep(profile.settle_s * 5)
+                    again = measure_level(running, users, profile.level_s, sysdir / f"c{users}-retry{attempt}", profile)
+                    if (again["cpu"].get("other_cpu_share") or 0) < (level["cpu"].get("other_cpu_share") or 0):
+                        again["replaced_noisier_run"] = {"other_cpu_share": level["cpu"]["other_cpu_share"], "output_tok_s": level["output_tok_s"]}
+                        level = again
+                        _promote(sysdir / f"c{users}-retry{attempt}", sysdir / f"c{users}")
+                result["levels"][str(users)] = level
+                log(
+                    f"{name} c={users}: {level['output_tok_s']} tok/s, {level['req_s']} req/s, TTFT p50 {level['ttft_ms']['p50']} ms, "
+                    f"ITL p50 {level['itl_ms']['p50']} ms, errors {level['errors']}, other load {level['cpu'].get('other_cpu_share')}"
+                )
+                time.sleep(profile.settle_s)
         if do_crosscheck and base == "vllm" and not env and str(CROSSCHECK_CONCURRENCY) in result["levels"]:
             log(f"{name}: cross-checking the harness against vLLM's benchmark client at c={CROSSCHECK_CONCURRENCY}")
             result["crosscheck"] = crosscheck(running, model_dir, result["levels"][str(CROSSCHECK_CONCURRENCY)], profile.level_s, sysdir, profile, profile.crosscheck_rounds)
@@ -312,12 +171,14 @@ def main(argv: list[str] | None = None) -> int:
             "concurrency": levels,
             "noise_policy": {"max_other_load": args.max_other_load, "retries": args.retries},
             "server_nice": args.server_nice,
+            "split_cores": args.split_cores,
         },
     )
     results.setdefault("systems", {})
     started = time.monotonic()
     for name, spec in specs.items():
-        results["systems"][name] = run_system(name, spec, model_dir, levels, profile, raw, not args.no_crosscheck, args.max_other_load, args.retries, [r for r in args.profile.split(",") if r], args.server_nice)
+        results["systems"][name] = run_system(name, spec, model_dir, levels, profile, raw, not args.no_crosscheck, args.max_other_load, args.retries, [r for r in args.profile.split(",") if r], args.server_nice,
+                                               args.split_cores)
         results_path.write_text(json.dumps(results, indent=2) + "\n")  # keep partial results
     results["wall_s"] = round(time.monotonic() - started, 1)
     results_path.write_text(json.dumps(results, indent=2) + "\n")

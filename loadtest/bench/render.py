@@ -39,6 +39,10 @@ def _pct(v: float | None) -> str:
     return "–" if v is None else f"{v:+.1f}%"
 
 
+def _share(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.0f}%"
+
+
 def ratios(results: dict, c: int | str) -> dict[str, dict[str, float | None]]:
     """serve_app against each other system at one concurrency."""
     me = _level(results, "serve_app", c)
@@ -142,14 +146,24 @@ def markdown(results: dict) -> str:
         if cc.get("error"):
             lines.append(f"Cross-check failed: {cc['error']}")
         else:
+            if cc.get("dataset") == "custom":
+                dataset = (f"custom dataset: a fresh file of the harness's own word prompts for every run, ~{_f(cc['input_len'], 0)} input / "
+                           f"{cc['output_len']} output tokens")
+            else:  # results written before the cross-check used the harness's prompts
+                dataset = f"random dataset, {cc['input_len']} input / {cc['output_len']} output tokens; its prompts share prefixes, see docs/benchmarks.md"
             lines += [
                 f"Against vLLM's server at {cc['concurrency']} streams, the Locust harness and vLLM's own benchmark client "
-                f"(`vllm.benchmarks.serve`, random dataset, {cc['input_len']} input / {cc['output_len']} output tokens, {cc['num_prompts']} prompts, "
+                f"(`vllm.benchmarks.serve`, {dataset}, {cc['num_prompts']} prompts, "
                 f"`--max-concurrency {cc['concurrency']}`) took turns against the same running server (harness, client, harness, ...), "
-                "and each client run is compared with the mean of the two harness runs around it (A-B-A), so drift in the machine's background load cancels.",
+                "and each client run is compared with the mean of the two harness runs around it (A-B-A), so drift in the machine's background load cancels. "
+                "The prefix-cache column is the share of the run's prompt tokens the engine served from its cache: "
+                "a client with cached prompts skips most prefill work, so the comparison is fair only when both are near 0%."
+                + (f" Both clients ran on CPU {', '.join(map(str, cc['cores']['client_cpus']))} and the server on CPU "
+                   f"{', '.join(map(str, cc['cores']['server_cpus']))}, so neither client was starved by the busy-polling engine."
+                   if cc.get("cores") else ""),
                 "",
-                "| run | output tok/s | req/s | TTFT p50 | TTFT mean | TPOT p50 | ITL p50 | other load |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|",
+                "| run | output tok/s | req/s | TTFT p50 | TTFT mean | TPOT p50 | ITL p50 | prefix-cache hits | other load |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
             ]
             runs = []
             hs, vs = cc["harness_runs"], cc["vllm_bench_client_runs"]
@@ -161,7 +175,8 @@ def markdown(results: dict) -> str:
             for label, r in runs:
                 lines.append(
                     f"| {label} | {_f(r['output_tok_s'])} | {_f(r['req_s'], 2)} | {_f(r['ttft_ms']['p50'])} | {_f(r['ttft_ms']['mean'])} | "
-                    f"{_f(r['tpot_ms']['p50'])} | {_f(r['itl_ms']['p50'])} | {_f(100 * (r.get('other_cpu_share') or 0), 0)}% |"
+                    f"{_f(r['tpot_ms']['p50'])} | {_f(r['itl_ms']['p50'])} | {_share(r.get('prefix_cache_hit_share'))} | "
+                    f"{_f(100 * (r.get('other_cpu_share') or 0), 0)}% |"
                 )
             stats = compare.compare(hs, vs) if vs else {}
             q = stats.get("quietest_pair")

@@ -39,7 +39,7 @@ class LoadProfile:
     warmup_s: int = 10
     warmup_users: int = 8
     settle_s: float = 3.0
-    crosscheck_rounds: int = 2
+    crosscheck_rounds: int = 3
 
     @classmethod
     def full(cls) -> "LoadProfile":

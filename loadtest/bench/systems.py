@@ -153,7 +153,7 @@ def wait_ready(running: Running) -> None:
     raise TimeoutError(f"{running.name} not ready after {STARTUP_TIMEOUT_S}s:\n{running.log_tail()}")
 
 
-def _session_pids(sid: int) -> list[int]:
+def session_pids(sid: int) -> list[int]:
     return [p.pid for p in procstats.snapshot().values() if p.sid == sid and p.pid != os.getpid() and p.state != "Z"]
 
 
@@ -175,7 +175,7 @@ def stop(running: Running, timeout: float = 30) -> None:
     except ProcessLookupError:
         pass
     deadline = time.monotonic() + 20
-    while (left := _session_pids(running.sid)) and time.monotonic() < deadline:
+    while (left := session_pids(running.sid)) and time.monotonic() < deadline:
         for pid in left:  # started by us, in the session we created
             try:
                 os.kill(pid, signal.SIGKILL)
