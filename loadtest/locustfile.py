@@ -18,6 +18,12 @@ from the repository root, which puts `loadtest` on the import path):
     LOAD_IGNORE_EOS       1 to force exactly max_tokens output (vLLM extension), default 1
     LOAD_SHAPE            constant | step | burst (default constant)
     LOAD_USERS            users (constant), or the peak (step/burst); default 8
+    LOAD_RATE             target requests/s at LOAD_USERS users (0 = none: each user sends
+                          its next request as soon as the last one ends). Each user paces
+                          itself to LOAD_RATE / LOAD_USERS, from a random start offset, so
+                          arrivals do not come in waves. A user whose request takes longer
+                          than its interval starts the next one at once: the achieved rate
+                          (summary.json requests_per_s) then falls below the target.
     LOAD_SPAWN_RATE       users started per second; default = LOAD_USERS
     LOAD_DURATION_S       run time in seconds; default 60
     LOAD_STEP_USERS / LOAD_STEP_S      step shape: add this many users every this many seconds
@@ -34,7 +40,8 @@ import threading
 import time
 from pathlib import Path
 
-from locust import HttpUser, LoadTestShape, events, task
+import gevent
+from locust import HttpUser, LoadTestShape, constant, constant_throughput, events, task
 from requests.exceptions import RequestException
 
 from loadtest.prompts import word_prompt
@@ -54,8 +61,11 @@ def _env_int(name: str, default: int) -> int:
 def _pick(bounds: tuple[int, int], rng: random.Random) -> int:
     return rng.randint(*bounds)
 
+def _target_rate_per_user() -> float:
+    return float(os.environ.get("LOAD_RATE") or 0) / _env_int("LOAD_USERS", 8)
+
 class OpenAIUser(HttpUser):
-    """One client streaming requests back to back (think time: none).
+    """One client streaming requests back to back, or paced to LOAD_RATE.
 
     HttpUser (requests), not FastHttpUser: its ``iter_lines`` hands over each chunk as
     it arrives, while FastHttpUser's reads 1 KiB first and would move the first token
@@ -63,9 +73,12 @@ class OpenAIUser(HttpUser):
     """
 
     abstract = False
+    wait_time = constant_throughput(_target_rate_per_user()) if _target_rate_per_user() > 0 else constant(0)
 
     def on_start(self) -> None:
         self.rng = random.Random()
+        if _target_rate_per_user() > 0:
+            gevent.sleep(self.rng.uniform(0, 1 / _target_rate_per_user()))
         # identity: a compressing gateway would hold chunks back and the SSE lines
         # could not be read as they arrive.
         self.headers = {"Accept-Encoding": "identity"}

@@ -48,7 +48,9 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def summarise_file(records_path: Path, summary_path: Path) -> dict[str, Any]:
+def summarise_file(records_path: Path, summary_path: Path, target_requests_per_s: float | None = None) -> dict[str, Any]:
     summary = summarise(json.loads(records_path.read_text()))
+    # Paced runs: the target next to requests_per_s, so a server that fell behind shows.
+    summary["target_requests_per_s"] = target_requests_per_s
     summary_path.write_text(json.dumps(summary, indent=2))
     return summary

@@ -32,9 +32,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--shape", choices=["constant", "step", "burst"], default="constant")
     p.add_argument("--users", type=int, default=8, help="concurrent users (peak for step/burst)")
     p.add_argument("--duration", type=int, default=60, help="seconds")
+    p.add_argument("--rate", type=float, default=0.0, help="target requests/s at the peak user count (default: none, users send back to back)")
     p.add_argument("--prompt-words", default="16-64", help="N or MIN-MAX")
     p.add_argument("--max-tokens", default="32-128", help="N or MIN-MAX")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.rate < 0:
+        p.error(f"--rate must be 0 (none) or a positive number of requests/s, not {args.rate}")
+    return args
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -45,6 +49,7 @@ def run(args: argparse.Namespace) -> dict:
         "LOAD_SHAPE": args.shape,
         "LOAD_USERS": str(args.users),
         "LOAD_DURATION_S": str(args.duration),
+        "LOAD_RATE": str(args.rate),
         "LOAD_PROMPT_WORDS": args.prompt_words,
         "LOAD_MAX_TOKENS": args.max_tokens,
         "LOAD_RECORDS": str(args.out / "records.json"),
@@ -61,7 +66,7 @@ def run(args: argparse.Namespace) -> dict:
         "--only-summary", "--stop-timeout", "120",
     ]
     subprocess.run(cmd, env=env, check=False)
-    summary = summarise_file(args.out / "records.json", args.out / "summary.json")
+    summary = summarise_file(args.out / "records.json", args.out / "summary.json", target_requests_per_s=args.rate or None)
     print(json.dumps(summary, indent=2))
     return summary
 
