@@ -4,7 +4,9 @@ Each simulated user streams chat or text completions and records, per request, t
 figures that matter for LLM serving: time to first token (TTFT), inter-token latency
 (ITL), time per output token (TPOT), end-to-end latency and output tokens. They are
 reported to Locust as extra request types (so they appear in its CSV and HTML report)
-and written, per request, to a JSON file that loadtest.report summarises.
+and written, per request, to a JSON file that loadtest.report summarises. In Locust's
+tables, read request rates from the POST rows: the METRIC rows (ttft, tpot, e2e, one
+each per request) count into Locust's "Aggregated" row too.
 
 Configuration is by environment variable, so the same file runs headless in CI, from
 `make load URL=...`, or in Locust's web UI (`python -m locust -f loadtest/locustfile.py`
@@ -27,7 +29,9 @@ from the repository root, which puts `loadtest` on the import path):
     LOAD_SPAWN_RATE       users started per second; default = LOAD_USERS
     LOAD_DURATION_S       run time in seconds; default 60
     LOAD_STEP_USERS / LOAD_STEP_S      step shape: add this many users every this many seconds
-    LOAD_BURST_BASE / LOAD_BURST_EVERY_S / LOAD_BURST_LENGTH_S   burst shape
+    LOAD_BURST_BASE / LOAD_BURST_EVERY_S / LOAD_BURST_LENGTH_S   burst shape: BASE users, and
+                          LOAD_USERS for LENGTH seconds out of every EVERY seconds
+(loadtest.run sets all of these from its flags: --step-users, --burst-every, ...)
     LOAD_RECORDS          path of the per-request JSON records (default: records.json)
 """
 

@@ -32,12 +32,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--shape", choices=["constant", "step", "burst"], default="constant")
     p.add_argument("--users", type=int, default=8, help="concurrent users (peak for step/burst)")
     p.add_argument("--duration", type=int, default=60, help="seconds")
+    p.add_argument("--step-users", type=int, default=2, help="step shape: users added every --step-seconds (default: %(default)s)")
+    p.add_argument("--step-seconds", type=int, default=10, help="step shape: seconds between steps (default: %(default)s)")
+    p.add_argument("--burst-base", type=int, default=1, help="burst shape: users between bursts (default: %(default)s)")
+    p.add_argument("--burst-every", type=int, default=20, help="burst shape: seconds from one burst to the next (default: %(default)s)")
+    p.add_argument("--burst-length", type=int, default=5, help="burst shape: seconds a burst lasts at --users (default: %(default)s)")
     p.add_argument("--rate", type=float, default=0.0, help="target requests/s at the peak user count (default: none, users send back to back)")
     p.add_argument("--prompt-words", default="16-64", help="N or MIN-MAX")
     p.add_argument("--max-tokens", default="32-128", help="N or MIN-MAX")
     args = p.parse_args(argv)
     if args.rate < 0:
         p.error(f"--rate must be 0 (none) or a positive number of requests/s, not {args.rate}")
+    for flag in ("users", "step_users", "step_seconds", "burst_every", "burst_length"):
+        if getattr(args, flag) < 1:
+            p.error(f"--{flag.replace('_', '-')} must be at least 1, not {getattr(args, flag)}")
+    if not 0 <= args.burst_base <= args.users:
+        p.error(f"--burst-base must be between 0 and --users ({args.users}), not {args.burst_base}")
     return args
 
 
@@ -50,6 +60,11 @@ def run(args: argparse.Namespace) -> dict:
         "LOAD_USERS": str(args.users),
         "LOAD_DURATION_S": str(args.duration),
         "LOAD_RATE": str(args.rate),
+        "LOAD_STEP_USERS": str(args.step_users),
+        "LOAD_STEP_S": str(args.step_seconds),
+        "LOAD_BURST_BASE": str(args.burst_base),
+        "LOAD_BURST_EVERY_S": str(args.burst_every),
+        "LOAD_BURST_LENGTH_S": str(args.burst_length),
         "LOAD_PROMPT_WORDS": args.prompt_words,
         "LOAD_MAX_TOKENS": args.max_tokens,
         "LOAD_RECORDS": str(args.out / "records.json"),
