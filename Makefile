@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Tiers the full test run must contain; a tier with no tests selected fails the run.
 TIERS   ?= render,serve,cluster,load
 
-.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench bench-autoscale reliability
+.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench bench-crosscheck bench-autoscale reliability
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ docs: bootstrap ## Regenerate every chart's README.md from its values.yaml (helm
 
 bench: python-env ## Side-by-side benchmark on the tiny model (serve_app, vLLM server, peer, naive); writes reports/bench/
 	@$(PY) -m loadtest.bench --out $(REPO)/reports/bench $(ARGS)
+
+bench-crosscheck: python-env ## The harness against vLLM's own benchmark client on one vLLM server; writes reports/bench/crosscheck/
+	@$(PY) -m loadtest.bench --systems vllm --concurrency 8 --out $(REPO)/reports/bench/crosscheck $(ARGS)
 
 bench-autoscale: python-env ## Autoscaling run: step load against serve_app scaling 1..2 CPU replicas; writes reports/bench/autoscaling/
 	@$(PY) -m loadtest.bench.autoscale --out $(REPO)/reports/bench/autoscaling $(ARGS)
