@@ -33,6 +33,8 @@ from the repository root, which puts `loadtest` on the import path):
                           LOAD_USERS for LENGTH seconds out of every EVERY seconds
 (loadtest.run sets all of these from its flags: --step-users, --burst-every, ...)
     LOAD_RECORDS          path of the per-request JSON records (default: records.json)
+    LOAD_LAG              path of the client's event-loop lag samples (default: client_lag.json
+                          next to the records; see loadtest/lag.py)
 """
 
 from __future__ import annotations
@@ -48,11 +50,13 @@ import gevent
 from locust import HttpUser, LoadTestShape, constant, constant_throughput, events, task
 from requests.exceptions import RequestException
 
+from loadtest.lag import LagProbe
 from loadtest.prompts import word_prompt
 from loadtest.sse import StreamResult, read_stream
 
 _records: list[dict] = []
 _lock = threading.Lock()
+_lag = LagProbe()
 
 def _env_range(name: str, default: str) -> tuple[int, int]:
     raw = os.environ.get(name, default)
@@ -183,8 +187,13 @@ class ConfiguredShape(LoadTestShape):
             return (users if (t % every) < length else base), max(rate, users)
         raise ValueError(f"LOAD_SHAPE must be constant, step or burst, not {shape!r}")
 
+@events.test_start.add_listener
+def _start_lag_probe(environment, **_kw) -> None:
+    _lag.start()
+
 @events.test_stop.add_listener
 def _write_records(environment, **_kw) -> None:
     path = Path(os.environ.get("LOAD_RECORDS", "records.json"))
     with _lock:
         path.write_text(json.dumps(_records))
+    Path(os.environ.get("LOAD_LAG", path.with_name("client_lag.json"))).write_text(json.dumps(_lag.stop()))

@@ -7,6 +7,10 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+# Above this p99 event-loop lag (loadtest/lag.py) the run's figures say more about the
+# load generator than about the endpoint.
+STARVED_P99_MS = 100.0
+
 
 def percentile(values: list[float], q: float) -> float | None:
     """Nearest-rank percentile (q in 0..100); None for no data."""
@@ -48,9 +52,11 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def summarise_file(records_path: Path, summary_path: Path, target_requests_per_s: float | None = None) -> dict[str, Any]:
+def summarise_file(records_path: Path, summary_path: Path, target_requests_per_s: float | None = None, lag_path: Path | None = None) -> dict[str, Any]:
     summary = summarise(json.loads(records_path.read_text()))
     # Paced runs: the target next to requests_per_s, so a server that fell behind shows.
     summary["target_requests_per_s"] = target_requests_per_s
+    # How late the load generator's own event loop ran (loadtest/lag.py).
+    summary["client_lag_ms"] = _ms(json.loads(lag_path.read_text())) if lag_path and lag_path.is_file() else None
     summary_path.write_text(json.dumps(summary, indent=2))
     return summary

@@ -3,8 +3,10 @@
     python -m loadtest.run --url http://127.0.0.1:8000 --out reports/load [--users 8 --duration 60 ...]
 
 Writes Locust's CSV files (stats, history, failures) and HTML report, the per-request
-records (records.json) and their summary (summary.json: TTFT, ITL, TPOT, e2e
-percentiles, output tokens/s, error rate). Exits non-zero if any request failed.
+records (records.json), the load generator's own event-loop lag (client_lag.json) and
+their summary (summary.json: TTFT, ITL, TPOT, e2e percentiles, output tokens/s, error
+rate, client lag). Exits non-zero if any request failed; warns if the load generator
+itself was starved of CPU.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .report import summarise_file
+from .report import STARVED_P99_MS, summarise_file
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 REPO = LOCUSTFILE.parents[1]
@@ -68,6 +70,7 @@ def run(args: argparse.Namespace) -> dict:
         "LOAD_PROMPT_WORDS": args.prompt_words,
         "LOAD_MAX_TOKENS": args.max_tokens,
         "LOAD_RECORDS": str(args.out / "records.json"),
+        "LOAD_LAG": str(args.out / "client_lag.json"),
         # The locustfile imports loadtest.sse; Locust itself only adds loadtest/ to the path.
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
     }
@@ -81,8 +84,13 @@ def run(args: argparse.Namespace) -> dict:
         "--only-summary", "--stop-timeout", "120",
     ]
     subprocess.run(cmd, env=env, check=False)
-    summary = summarise_file(args.out / "records.json", args.out / "summary.json", target_requests_per_s=args.rate or None)
+    summary = summarise_file(args.out / "records.json", args.out / "summary.json", target_requests_per_s=args.rate or None,
+                             lag_path=args.out / "client_lag.json")
     print(json.dumps(summary, indent=2))
+    lag_p99 = (summary["client_lag_ms"] or {}).get("p99")
+    if lag_p99 is not None and lag_p99 > STARVED_P99_MS:
+        print(f"warning: the load generator was starved of CPU (event-loop lag p99 {lag_p99:.0f} ms > {STARVED_P99_MS:.0f} ms): "
+              "these figures understate the endpoint; run it where it has a CPU of its own", file=sys.stderr)
     return summary
 
 

@@ -70,6 +70,7 @@ def level_result(summary: dict, records: list[dict], cpu: dict, profile: LoadPro
         "exact_output_length": all(r["output_tokens"] == profile.max_tokens for r in ok),
         "prompt_tokens_mean": round(sum(prompt) / len(prompt), 1) if prompt else None,
         "duration_s": summary["duration_s"],
+        "client_lag_ms": summary.get("client_lag_ms"),
         "cpu": cpu,
         "server_cpu_ms_per_token": round(cpu["server_cpu_s"] * 1000 / tokens, 3) if tokens and cpu else None,
     }

@@ -111,6 +111,21 @@ def command_for(name: str, model_dir: str, workdir: Path, port: int, metrics_por
     raise ValueError(f"unknown system {name!r}")
 
 
+def _lower_priority(nice: int) -> None:
+    """Runs in the server's fresh session, before exec.
+
+    With the kernel's autogroup scheduling on (most desktop and VM kernels), a new
+    session is its own scheduling group and nice values only count inside it: the
+    session's group nice (/proc/self/autogroup) is what weighs it against the load
+    generator's session.
+    """
+    os.nice(nice)
+    try:
+        Path("/proc/self/autogroup").write_text(str(nice))
+    except OSError:
+        pass  # no autogroup scheduling: the process nice above is what counts
+
+
 def start(name: str, model_dir: str, workdir: Path, extra_env: dict[str, str] | None = None, nice: int = 0, serve_config: dict | None = None) -> Running:
     workdir.mkdir(parents=True, exist_ok=True)
     port, metrics_port = free_port(), free_port()
@@ -123,7 +138,7 @@ def start(name: str, model_dir: str, workdir: Path, extra_env: dict[str, str] | 
     with log_path.open("w") as log:
         # nice > 0 lowers the whole server tree's priority, so the load generator is not
         # starved by an engine that busy-polls (see docs/benchmarks.md).
-        preexec = (lambda: os.nice(nice)) if nice else None
+        preexec = (lambda: _lower_priority(nice)) if nice else None
         proc = subprocess.Popen(argv, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=preexec)
     running = Running(name, f"http://127.0.0.1:{port}", metrics_url, log_path, proc, argv)
     try:

@@ -13,7 +13,7 @@ from tests.support.serving import MODEL_A
 USERS = 4
 DURATION_S = 15
 MAX_TOKENS = "8-16"
-RESULT_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust.html", "records.json", "summary.json")
+RESULT_FILES = ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust.html", "records.json", "client_lag.json", "summary.json")
 
 
 @pytest.fixture(scope="module")
