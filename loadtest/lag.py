@@ -22,6 +22,7 @@ class LagProbe:
         self._greenlet: gevent.Greenlet | None = None
 
     def start(self) -> None:
+        self.samples_s = []  # a new run in Locust's web UI starts a new series
         self._greenlet = gevent.spawn(self._run)
 
     def stop(self) -> list[float]:

@@ -31,10 +31,11 @@ from the repository root, which puts `loadtest` on the import path):
     LOAD_STEP_USERS / LOAD_STEP_S      step shape: add this many users every this many seconds
     LOAD_BURST_BASE / LOAD_BURST_EVERY_S / LOAD_BURST_LENGTH_S   burst shape: BASE users, and
                           LOAD_USERS for LENGTH seconds out of every EVERY seconds
-(loadtest.run sets all of these from its flags: --step-users, --burst-every, ...)
     LOAD_RECORDS          path of the per-request JSON records (default: records.json)
     LOAD_LAG              path of the client's event-loop lag samples (default: client_lag.json
                           next to the records; see loadtest/lag.py)
+
+`python -m loadtest.run` sets all of these from its flags (--users, --rate, --step-users, ...).
 """
 
 from __future__ import annotations
