@@ -109,9 +109,9 @@ def markdown(results: dict) -> str:
         env = sysres.get("env") or {}
         extra = f" (environment: {', '.join(f'`{k}={val}`' for k, val in env.items())})" if env else ""
         lines.append(f"- **{n}**: {sysres.get('description', '')}{extra}; ready after {_f(sysres.get('startup_s'))} s." + (f" **Error:** {sysres['error'][:300]}" if sysres.get("error") else ""))
-    lines += ["", "## Results", "", "Latencies in ms. CPU = CPU-ms the system's processes used per output token (all cores). Other load = share of the machine's CPU used by processes outside the benchmark during the level (noise).", ""]
-    header = "| system | streams | output tok/s | req/s | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | TPOT p50 | e2e p50 | errors | CPU ms/token | other load |"
-    lines += [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "## Results", "", "Latencies in ms. CPU = CPU-ms the system's processes used per output token (all cores). Other load = share of the machine's CPU used by processes outside the benchmark during the level (noise). Client lag = how late the load generator's own event loop ran (p99); above 100 ms the generator was starved of CPU and the level understates the system.", ""]
+    header = "| system | streams | output tok/s | req/s | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | TPOT p50 | e2e p50 | errors | CPU ms/token | other load | client lag p99 |"
+    lines += [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in names:
         for c in levels:
             lv = _level(results, n, c)
@@ -120,7 +120,8 @@ def markdown(results: dict) -> str:
             lines.append(
                 f"| {n} | {c} | {_f(lv['output_tok_s'])} | {_f(lv['req_s'], 2)} | {_f(lv['ttft_ms']['p50'])} | {_f(lv['ttft_ms']['p99'])} | "
                 f"{_f(lv['itl_ms']['p50'])} | {_f(lv['itl_ms']['p99'])} | {_f(lv['tpot_ms']['p50'])} | {_f(lv['e2e_ms']['p50'])} | "
-                f"{lv['errors']} | {_f(lv.get('server_cpu_ms_per_token'), 2)} | {_f(100 * (lv['cpu'].get('other_cpu_share') or 0), 0)}% |"
+                f"{lv['errors']} | {_f(lv.get('server_cpu_ms_per_token'), 2)} | {_f(100 * (lv['cpu'].get('other_cpu_share') or 0), 0)}% | "
+                f"{_f((lv.get('client_lag_ms') or {}).get('p99'), 0)} |"
             )
     if "serve_app" in names:
         lines += ["", "## serve_app relative to the others", "", "Throughput ratio = serve_app output tok/s / other's; TTFT overhead = serve_app TTFT p50 - other's (ms).", ""]
