@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import statistics
 import sys
 import threading
@@ -34,18 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from . import procstats, systems
+from . import engine_metrics, machine, procstats, systems
 from .levels import log, run_load
-from . import machine
 from .settings import MODEL_ID, LoadProfile
 from .systems import REPO
 
 REPLICA_ROLE = "ray::ServeReplica:llm:LLMServer"
 BIN_S = 5
-# vLLM's own names, and the same series as Ray's exporter re-publishes them
-METRIC_LINE = re.compile(r"^(?:ray_)?vllm[:_]num_requests_(waiting|running)\{[^}]*\}\s+([0-9.eE+-]+)", re.M)
+QUEUE_METRICS = {"num_requests_waiting": "waiting", "num_requests_running": "running"}
 
 
 @dataclass
@@ -67,16 +62,8 @@ class Sampler:
         return sum(1 for p in procstats.snapshot().values() if p.sid == self.sid and p.label.startswith(REPLICA_ROLE) and p.state != "Z")
 
     def _queues(self) -> dict[str, float]:
-        if not self.metrics_url:
-            return {}
-        try:
-            text = httpx.get(self.metrics_url, timeout=2).text
-        except httpx.HTTPError:
-            return {}
-        sums: dict[str, float] = {}
-        for key, value in METRIC_LINE.findall(text):
-            sums[key] = sums.get(key, 0.0) + float(value)
-        return sums
+        sums = engine_metrics.engine_sums(self.metrics_url, tuple(QUEUE_METRICS), timeout=2) or {}
+        return {QUEUE_METRICS[name]: value for name, value in sums.items()}
 
     def run(self) -> None:
         while not self._stop.is_set():
