@@ -11,9 +11,8 @@ import json
 
 import pytest
 
-from loadtest.run import main as run_load
 from loadtest.run import parse_args
-from tests.support.scripted_sse import Schedule, scripted_server
+from tests.support.scripted_sse import Schedule, run_harness
 
 SCHEDULE = Schedule(first_s=0.05, gap_s=0.01, tokens=10)
 USERS = 4
@@ -22,12 +21,7 @@ TARGET = 6.0
 
 def harness_summary(tmp_path_factory, rate: float) -> dict:
     out = tmp_path_factory.mktemp(f"rate{rate}")
-    with scripted_server(SCHEDULE) as url:
-        code = run_load([
-            "--url", url, "--out", str(out), "--model", "scripted", "--kind", "completion",
-            "--users", str(USERS), "--duration", "8", "--max-tokens", str(SCHEDULE.tokens), "--rate", str(rate),
-        ])
-    assert code == 0
+    assert run_harness(SCHEDULE, out, "--users", str(USERS), "--duration", "8", "--rate", str(rate)) == 0
     return json.loads((out / "summary.json").read_text())
 
 

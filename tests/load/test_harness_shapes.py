@@ -10,9 +10,8 @@ import csv
 
 import pytest
 
-from loadtest.run import main as run_load
 from loadtest.run import parse_args
-from tests.support.scripted_sse import Schedule, scripted_server
+from tests.support.scripted_sse import Schedule, run_harness
 
 SCHEDULE = Schedule(first_s=0.05, gap_s=0.01, tokens=4)
 
@@ -20,8 +19,7 @@ SCHEDULE = Schedule(first_s=0.05, gap_s=0.01, tokens=4)
 def user_counts(tmp_path_factory, *shape_args: str) -> list[int]:
     """User count per second of the run, from Locust's history."""
     out = tmp_path_factory.mktemp("shape")
-    with scripted_server(SCHEDULE) as url:
-        run_load(["--url", url, "--out", str(out), "--model", "scripted", "--kind", "completion", "--max-tokens", "4", *shape_args])
+    run_harness(SCHEDULE, out, *shape_args)
     with (out / "locust_stats_history.csv").open() as f:
         rows = [r for r in csv.DictReader(f) if r["Name"] == "Aggregated"]
     return [int(r["User Count"]) for r in rows]

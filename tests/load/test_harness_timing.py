@@ -14,8 +14,7 @@ import statistics
 
 import pytest
 
-from loadtest.run import main as run_load
-from tests.support.scripted_sse import Schedule, scripted_server
+from tests.support.scripted_sse import Schedule, run_harness
 
 SCHEDULE = Schedule(first_s=0.3, gap_s=0.1, tokens=10)
 # Upper slack for a loaded 2-core machine; far below the half second a buffering reader adds.
@@ -24,11 +23,7 @@ SLACK_S = 0.15
 
 def harness_run(tmp_path_factory, model: str) -> dict:
     out = tmp_path_factory.mktemp(model)
-    with scripted_server(SCHEDULE) as url:
-        code = run_load([
-            "--url", url, "--out", str(out), "--model", model, "--kind", "completion",
-            "--users", "2", "--duration", "3", "--max-tokens", str(SCHEDULE.tokens),
-        ])
+    code = run_harness(SCHEDULE, out, "--users", "2", "--duration", "3", model=model)
     return {"code": code, "records": json.loads((out / "records.json").read_text()), "summary": json.loads((out / "summary.json").read_text())}
 
 

@@ -9,6 +9,8 @@ records can be compared with the truth. The model name picks a misbehaviour:
 - ``scripted-broken``: the connection drops after three tokens, with no end of body;
 - ``scripted-error-event``: two tokens, then an ``error`` event and ``[DONE]``;
 - ``scripted-rejected``: HTTP 400 with an OpenAI-style error body.
+
+``run_harness`` runs ``loadtest.run`` against one such server for the load tier's tests.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from loadtest.run import main as run_load
 
 
 @dataclass(frozen=True)
@@ -99,3 +104,9 @@ def scripted_server(schedule: Schedule) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def run_harness(schedule: Schedule, out: Path, *args: str, model: str = "scripted") -> int:
+    """``loadtest.run`` against a scripted server (completions, the schedule's token count); its exit code."""
+    with scripted_server(schedule) as url:
+        return run_load(["--url", url, "--out", str(out), "--model", model, "--kind", "completion", "--max-tokens", str(schedule.tokens), *args])
