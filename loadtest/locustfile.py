@@ -70,8 +70,8 @@ def _env_int(name: str, default: int) -> int:
 def _pick(bounds: tuple[int, int], rng: random.Random) -> int:
     return rng.randint(*bounds)
 
-def _target_rate_per_user() -> float:
-    return float(os.environ.get("LOAD_RATE") or 0) / _env_int("LOAD_USERS", 8)
+# LOAD_RATE shared out over the peak users (0: no pacing).
+RATE_PER_USER = float(os.environ.get("LOAD_RATE") or 0) / _env_int("LOAD_USERS", 8)
 
 class OpenAIUser(HttpUser):
     """One client streaming requests back to back, or paced to LOAD_RATE.
@@ -82,12 +82,12 @@ class OpenAIUser(HttpUser):
     """
 
     abstract = False
-    wait_time = constant_throughput(_target_rate_per_user()) if _target_rate_per_user() > 0 else constant(0)
+    wait_time = constant_throughput(RATE_PER_USER) if RATE_PER_USER > 0 else constant(0)
 
     def on_start(self) -> None:
         self.rng = random.Random()
-        if _target_rate_per_user() > 0:
-            gevent.sleep(self.rng.uniform(0, 1 / _target_rate_per_user()))
+        if RATE_PER_USER > 0:
+            gevent.sleep(self.rng.uniform(0, 1 / RATE_PER_USER))
         # identity: a compressing gateway would hold chunks back and the SSE lines
         # could not be read as they arrive.
         self.headers = {"Accept-Encoding": "identity"}
