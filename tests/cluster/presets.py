@@ -50,12 +50,16 @@ def prepare_cpu_tiny_namespace(kube: Kube, namespace: str) -> list[Path]:
     return [EXISTING_CLAIM]
 
 
-def install_kuberay_llm(helm, kube: Kube, namespace: str, values: Path, *extra: str) -> None:
-    """A kuberay-llm GPU preset with its Secrets, and its model-cache claim bound."""
+def install_gpu_preset(helm, kube: Kube, namespace: str, chart: Path, values: Path, *extra: str) -> None:
+    """A GPU preset as shipped (plus `extra`), with its Secrets, and its model claim bound."""
     prepare_gpu_preset_namespace(kube, namespace)
-    helm("install", RELEASE, KUBERAY_CHART, "--namespace", namespace, *values_args(values), *extra)
-    # the chart's model-cache claim: no provisioner here, so bind it to a static volume
+    helm("install", RELEASE, chart, "--namespace", namespace, *values_args(values), *extra)
+    # the preset's model claim: no provisioner here, so bind it to a static volume
     bind_pending_claims(kube, namespace)
+
+
+def install_kuberay_llm(helm, kube: Kube, namespace: str, values: Path, *extra: str) -> None:
+    install_gpu_preset(helm, kube, namespace, KUBERAY_CHART, values, *extra)
 
 
 def install_cpu_tiny(helm, kube: Kube, namespace: str, *extra: str) -> None:
@@ -69,8 +73,5 @@ def upgrade_cpu_tiny(helm, namespace: str, *extra: str) -> None:
 
 
 def install_h100_preset(helm, kube: Kube, namespace: str, *extra: str) -> None:
-    """The 70B preset as shipped (plus `extra`), with the Secrets and volume it expects."""
-    prepare_gpu_preset_namespace(kube, namespace)
-    helm("install", RELEASE, VLLM_CHART, "--namespace", namespace, *values_args(H100_TP4), *extra)
-    # the preset's weights claim: no provisioner here, so bind it to a static volume
-    bind_pending_claims(kube, namespace)
+    """The 70B vllm-standalone preset."""
+    install_gpu_preset(helm, kube, namespace, VLLM_CHART, H100_TP4, *extra)

@@ -39,7 +39,6 @@ def imports_of_test_modules(source: str) -> list[str]:
     return found
 
 
-
 @pytest.mark.parametrize(
     ("source", "flagged"),
     [
