@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from loadtest.report import STARVED_P99_MS
+
 from . import compare
 from .settings import PLOT_CONCURRENCY
 
@@ -109,7 +111,8 @@ def markdown(results: dict) -> str:
         env = sysres.get("env") or {}
         extra = f" (environment: {', '.join(f'`{k}={val}`' for k, val in env.items())})" if env else ""
         lines.append(f"- **{n}**: {sysres.get('description', '')}{extra}; ready after {_f(sysres.get('startup_s'))} s." + (f" **Error:** {sysres['error'][:300]}" if sysres.get("error") else ""))
-    lines += ["", "## Results", "", "Latencies in ms. CPU = CPU-ms the system's processes used per output token (all cores). Other load = share of the machine's CPU used by processes outside the benchmark during the level (noise). Client lag = how late the load generator's own event loop ran (p99); above 100 ms the generator was starved of CPU and the level understates the system.", ""]
+    lines += ["", "## Results", "", "Latencies in ms. CPU = CPU-ms the system's processes used per output token (all cores). Other load = share of the machine's CPU used by processes outside the benchmark during the level (noise). Client lag = how late the load generator's own event loop ran (p99); above "
+              f"{STARVED_P99_MS:.0f} ms the generator was starved of CPU and the level understates the system.", ""]
     header = "| system | streams | output tok/s | req/s | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | TPOT p50 | e2e p50 | errors | CPU ms/token | other load | client lag p99 |"
     lines += [header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for n in names:
