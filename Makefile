@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Tiers the full test run must contain; a tier with no tests selected fails the run.
 TIERS   ?= render,serve,cluster,load
 
-.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench bench-crosscheck bench-autoscale reliability
+.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench bench-crosscheck bench-autoscale reliability fuzz
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -82,6 +82,10 @@ bench-crosscheck: python-env ## The harness against vLLM's own benchmark client 
 
 bench-autoscale: python-env ## Autoscaling run: step load against serve_app scaling 1..2 CPU replicas; writes reports/bench/autoscaling/
 	@$(PY) -m loadtest.bench.autoscale --out $(REPO)/reports/bench/autoscaling $(ARGS)
+
+CASES ?= 20000
+fuzz: python-env ## Long exploratory fuzz (new seed) of serve_app beside vLLM's server: make fuzz CASES=20000 [ARGS="--seed N"]; failures join tests/serve_app/fuzz_corpus/
+	@$(PY) -m tests.support.fuzz_explore --cases $(CASES) --out $(REPO)/reports/fuzz.json $(ARGS)
 
 reliability: python-env ## Fault, overload and fuzz tests on the live app; figures to reports/reliability.json
 	@LLMSTACK_RELIABILITY_JSON=$(REPO)/reports/reliability.json $(PY) -m pytest -p no:cacheprovider \

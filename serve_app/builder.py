@@ -55,7 +55,7 @@ def build_app(args: dict[str, Any] | AppConfig) -> Application:
     cards = {c.model_id: to_model_metadata(c.model_id, c) for c in llm_configs}
     lora_paths = {c.model_id: c.lora_config.dynamic_lora_loading_path for c in llm_configs if c.lora_config}
 
-    ingress_cls = make_ingress_class(config.auth, config.tracing)
+    ingress_cls = make_ingress_class(config.auth, config.tracing, config.request_limits)
     extra: dict[str, Any] = {}
     if config.aliases:
         # Weighted aliases (A/B versions) only wrap the ingress when configured.

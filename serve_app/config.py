@@ -282,6 +282,14 @@ class TracingConfig(StrictModel):
         return self
 
 
+class RequestLimitsConfig(StrictModel):
+    """Limits on a client's request body, enforced by the ingress before any engine work."""
+
+    max_body_bytes: int = Field(8 << 20, ge=1024, le=1 << 30, description="Largest request body in bytes; a larger one gets 413 before it is read. Raise it for multimodal requests with inline images.")
+    max_json_depth: int = Field(64, ge=8, le=512, description="Deepest nesting of JSON objects and arrays in a body (tool and response_format schemas nest); deeper gets 400.")
+    max_array_items: int = Field(4096, ge=16, le=1 << 20, description="Longest JSON array in a body (messages, stop, tools, batched prompts); longer gets 400. Token-id arrays are bounded by the body size and the context window instead.")
+
+
 class AppConfig(StrictModel):
     """The whole application: the models served behind one OpenAI-compatible ingress."""
 
@@ -289,6 +297,7 @@ class AppConfig(StrictModel):
     auth: AuthConfig = Field(default_factory=AuthConfig, description="API-key auth.")
     ingress_replicas: int = Field(1, ge=1, description="Replicas of the OpenAI ingress deployment.")
     ingress_max_ongoing_requests: int = Field(1024, ge=1, description="Concurrent requests each ingress replica accepts.")
+    request_limits: RequestLimitsConfig = Field(default_factory=RequestLimitsConfig, description="Limits on request bodies (size, nesting, array length).")
     aliases: list[AliasConfig] = Field(default_factory=list, description="Model names answered by one of several models by weight (A/B versions, canaries).")
     prefill_decode: PrefillDecodeConfig | None = Field(None, description="Serve the one model with prefill/decode disaggregation (GPUs only); null: one deployment per model.")
     tracing: TracingConfig = Field(default_factory=TracingConfig, description="OpenTelemetry request tracing.")

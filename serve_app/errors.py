@@ -5,7 +5,7 @@ returns that shape for most engine-side validation errors, but with internal exc
 names in the message, the exception class as ``type``, and FastAPI's ``{"detail": ...}``
 for routing errors such as an unknown model. These ASGI middlewares make every error
 response one clean shape, and reject bodies that are not a JSON object before any
-engine work is queued.
+engine work is queued (serve_app.request_checks).
 """
 
 from __future__ import annotations
@@ -18,9 +18,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-JSON_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 RETRY_AFTER_S = b"1"
+# Where the parameter at fault is named: vLLM's "(parameter=x, value=...)", pydantic's
+# "at ('body', 'x')", or a message that starts "x must ...".
 _PARAM = re.compile(r"\(parameter=([A-Za-z_][A-Za-z0-9_.]*)")
+_PARAM_AT = re.compile(r"at \('body', '([A-Za-z_][A-Za-z0-9_]*)'")
+_PARAM_LEAD = re.compile(r"^([a-z_][a-z0-9_]*) (?:must|should|is|needs)\b")
+# Noise for a client: internal exception class names, the "(parameter=..., value=...)"
+# trailer (param carries it) and the request id (the x-request-id header carries it).
+_CLASS_NAME = re.compile(r"(?:\b[A-Za-z_][\w]*\.)*\b[A-Z]\w*(?:Error|Exception)\s*:\s*")
+_TRAILERS = re.compile(r"\s*\((?:parameter=[^)]*|Request ID: [^)]*)\)")
 
 
 def error_body(message: str, type_: str, code: int | str, param: str | None = None) -> bytes:
@@ -39,10 +46,20 @@ def error_type(status: int) -> str:
 
 
 def clean_message(message: str) -> str:
-    """Drop Ray's internal exception trail; keep what the client can act on."""
+    """Drop Ray's internal exception trail and class names; keep what the client can act on."""
     message = message.split(", Internal exception:", 1)[0]
     message = message.split(", original exception:", 1)[0]
-    return message.removeprefix("Message: ").strip()
+    message = _CLASS_NAME.sub("", message.removeprefix("Message: "))
+    return _TRAILERS.sub("", message).strip()
+
+
+def param_of(message: str) -> str | None:
+    """The request parameter an error message names, if it names one."""
+    for pattern in (_PARAM, _PARAM_AT, _PARAM_LEAD):
+        match = pattern.search(message)
+        if match:
+            return match.group(1)
+    return None
 
 
 def reshape(status: int, payload: Any) -> dict[str, Any]:
@@ -54,9 +71,8 @@ def reshape(status: int, payload: Any) -> dict[str, Any]:
         raw, param = str(payload["detail"]), None
     else:
         raw, param = HTTPStatus(status).phrase, None
-    match = _PARAM.search(raw)
-    if match and not param:
-        param = match.group(1)
+    if not param and status < 500:
+        param = param_of(clean_message(raw)) or param_of(raw)
     code: int | str = status
     if status == 404 and "model" in raw:
         code = "model_not_found"
@@ -110,83 +126,3 @@ class ErrorShapeMiddleware:
             await send(message)
 
         await self.app(scope, receive, capture)
-
-
-class RequestShapeMiddleware:
-    """400 for bodies that are not a JSON object, before they reach Ray or the engine."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in JSON_PATHS:
-            await self.app(scope, receive, send)
-            return
-        chunks = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        problem = body_problem(scope, body)
-        if problem:
-            payload = error_body(problem, "invalid_request_error", 400)
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-            await send({"type": "http.response.start", "status": 400, "headers": headers})
-            await send({"type": "http.response.body", "body": payload})
-            return
-
-        replayed = False
-
-        async def replay() -> dict:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
-class NonStandardNumber(ValueError):
-    """NaN/Infinity: Python's json accepts them, JSON does not, and a NaN sampling
-    parameter passes every range check (all comparisons with NaN are false)."""
-
-
-def _reject_constant(name: str) -> Any:
-    raise NonStandardNumber(name)
-
-
-def body_problem(scope: dict, body: bytes) -> str | None:
-    content_type = b""
-    for name, value in scope.get("headers", []):
-        if name.lower() == b"content-type":
-            content_type = value.split(b";")[0].strip().lower()
-    if content_type and content_type != b"application/json":
-        return f"Unsupported content type '{content_type.decode(errors='replace')}': send application/json."
-    try:
-        data = json.loads(body, parse_constant=_reject_constant)
-    except UnicodeDecodeError:
-        return "Request body is not valid UTF-8."
-    except json.JSONDecodeError as e:
-        return f"Request body is not valid JSON: {e.msg} at position {e.pos}."
-    except NonStandardNumber as e:
-        return f"Request body is not valid JSON: {e} is not a JSON number."
-    if not isinstance(data, dict):
-        return "Request body must be a JSON object."
-    if scope.get("path") == "/v1/chat/completions":
-        return messages_problem(data.get("messages"))
-    return None
-
-
-def messages_problem(messages: Any) -> str | None:
-    """vLLM's chat renderer indexes ``message["role"]`` unchecked: a message without one is a 500 there."""
-    if not isinstance(messages, list):
-        return None  # the request model rejects it with a 400 naming the field
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            return f"messages[{i}] must be an object with a 'role' string."
-    return None

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from ray import serve
-from ray.exceptions import ActorUnavailableError, RayActorError
+from ray.exceptions import ActorUnavailableError, RayActorError, RayError
 from ray.llm._internal.serve.core.configs.openai_api_models import OpenAIHTTPException
 from ray.llm._internal.serve.core.ingress.ingress import DEFAULT_ENDPOINTS
 from ray.llm._internal.serve.core.ingress.ingress import init as init_ray_app
@@ -36,9 +36,10 @@ from ray.serve.exceptions import BackPressureError
 from ray.serve.llm.ingress import OpenAiIngress, make_fastapi_ingress
 
 from .auth import APIKeyMiddleware, read_api_key
-from .config import AuthConfig, TracingConfig
-from .errors import ErrorShapeMiddleware, RequestShapeMiddleware, http_exception_handler
+from .config import AuthConfig, RequestLimitsConfig, TracingConfig
+from .errors import ErrorShapeMiddleware, http_exception_handler
 from .health import model_health, unhealthy_body
+from .request_middleware import RequestCheckMiddleware
 from .server import ReplicaLost
 from .tracing import TracingMiddleware
 
@@ -67,6 +68,30 @@ def replica_lost(e: BaseException) -> str | None:
     return None
 
 
+def materialize_messages(body: Any) -> Any:
+    """Lists for the lazy iterators pydantic leaves in a request's messages.
+
+    Fields typed ``Iterable[...]`` (content, tool_calls) validate into iterators that
+    cannot be pickled for the engine call. Ray materializes them for chat requests,
+    and only ``tool_calls`` of assistant messages; the chat forms of embeddings and
+    tokenize, and other roles, reached the engine call and failed there with a 500.
+    """
+    messages = getattr(body, "messages", None)
+    if not isinstance(messages, list):
+        return body
+    for message in messages:
+        if not isinstance(message, dict):
+            continue
+        for key, value in message.items():
+            if value is None or isinstance(value, (str, bytes, list, dict)) or not hasattr(value, "__iter__"):
+                continue
+            try:
+                message[key] = list(value)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"messages: '{key}' must be a list of valid {key} items") from e
+    return body
+
+
 class ServeAppIngress(OpenAiIngress):
     """OpenAiIngress with an engine-aware health endpoint, lost-replica retries and startup auth checks."""
 
@@ -82,8 +107,13 @@ class ServeAppIngress(OpenAiIngress):
         A request whose replica died (or whose engine was already dead) before it
         produced any output is sent again: the client has received nothing, and the
         router waits for a live or replacement replica. Once output has flowed, a
-        failure reaches the client as before (an error event ends the stream).
+        failure reaches the client as before (an error event ends the stream). A
+        ValueError or TypeError raised here before the request left the ingress is
+        client input that Ray's request checks refused or that cannot be sent to
+        the engine: a 400, not a 500.
         """
+        if "body" in kwargs:
+            kwargs["body"] = materialize_messages(kwargs["body"])
         actor_deaths = 0
         for attempt in range(REPLICA_LOST_RETRIES + 1):
             started = False
@@ -99,6 +129,13 @@ class ServeAppIngress(OpenAiIngress):
                     type="ServiceUnavailable",
                     internal_message=str(e),
                 ) from e
+            except (ValueError, TypeError) as e:
+                if started or isinstance(e, RayError):
+                    raise
+                # Raised in this process before the request left it: Ray's request
+                # sanitizer refusing client input (a malformed content part), or a
+                # request that cannot be serialized to the engine.
+                raise OpenAIHTTPException(status_code=400, message=str(e), type="invalid_request_error", internal_message=str(e)) from e
             except Exception as e:
                 lost = replica_lost(e)
                 actor_deaths += lost == "actor died"
@@ -123,15 +160,15 @@ class ServeAppIngress(OpenAiIngress):
         return JSONResponse(unhealthy_body(unhealthy), status_code=503)
 
 
-def make_app(auth: AuthConfig, tracing: TracingConfig | None = None) -> FastAPI:
+def make_app(auth: AuthConfig, tracing: TracingConfig | None = None, limits: RequestLimitsConfig | None = None) -> FastAPI:
     """Ray's FastAPI app (request ids, error mapping, metrics) plus our middleware."""
     app = init_ray_app()
     app.add_exception_handler(HTTPException, http_exception_handler)
-    app.add_middleware(RequestShapeMiddleware)
+    app.add_middleware(RequestCheckMiddleware, limits=(limits or RequestLimitsConfig()).model_dump())
     app.add_middleware(ErrorShapeMiddleware)
     if auth.enabled:
         # Added after the others, so it runs before them: unauthenticated requests
-        # cost nothing downstream.
+        # cost nothing downstream (not even reading their body).
         app.add_middleware(APIKeyMiddleware, env_var=auth.api_key_env)
     if tracing is not None and tracing.enabled:
         # Outermost, so the span covers everything, rejected requests included.
@@ -141,6 +178,6 @@ def make_app(auth: AuthConfig, tracing: TracingConfig | None = None) -> FastAPI:
     return app
 
 
-def make_ingress_class(auth: AuthConfig, tracing: TracingConfig | None = None) -> type:
+def make_ingress_class(auth: AuthConfig, tracing: TracingConfig | None = None, limits: RequestLimitsConfig | None = None) -> type:
     endpoints = {**DEFAULT_ENDPOINTS, "health": lambda app: app.get("/health")}
-    return make_fastapi_ingress(ServeAppIngress, endpoint_map=endpoints, app=make_app(auth, tracing))
+    return make_fastapi_ingress(ServeAppIngress, endpoint_map=endpoints, app=make_app(auth, tracing, limits))

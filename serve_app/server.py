@@ -6,6 +6,11 @@ replaces the replica. Here the replica refuses work as soon as the engine is dea
 including requests the engine took as it died that have produced no output yet
 (ReplicaLost, which the ingress resends: nothing reached the client, so nothing is
 lost), and then exits, so Serve routes around it and starts a replacement at once.
+
+A request that makes the engine's request handling raise before any output while the
+engine lives (vLLM's chat renderer indexing a field an odd message lacks, say) is
+answered with a 400 error response instead of a 500: it is the request's content
+that failed, and every other request is served. The traceback is logged.
 """
 
 from __future__ import annotations
@@ -15,12 +20,16 @@ import logging
 import os
 from typing import Any, AsyncGenerator
 
+from ray.llm._internal.serve.core.configs.openai_api_models import ErrorInfo, ErrorResponse
 from ray.serve.llm import LLMServer
 
 log = logging.getLogger("serve_app")
 
 #: How often each replica checks its engine is alive (a local flag read, no RPC).
 ENGINE_WATCH_PERIOD_S = 0.5
+#: Exceptions of a request's handling that come from the shape of its input (a missing
+#: key, a value of the wrong type) when the engine itself is alive.
+INPUT_FAULTS = (KeyError, TypeError, AttributeError, IndexError, ValueError, UnicodeError)
 
 
 class ReplicaLost(RuntimeError):
@@ -67,6 +76,11 @@ class ServeAppLLMServer(LLMServer):
                 first = await anext(stream)
             except StopAsyncIteration:
                 return
+            except INPUT_FAULTS as e:
+                await self._refuse_if_engine_dead()
+                log.warning("request refused: its handling raised %s before any output", type(e).__name__, exc_info=True)
+                yield input_fault_response(e)
+                return
             await self._refuse_if_engine_dead()
             yield first
             async for item in stream:
@@ -74,3 +88,9 @@ class ServeAppLLMServer(LLMServer):
         finally:
             await stream.aclose()  # a client that left (or a refusal) aborts the engine request
 
+
+
+def input_fault_response(e: BaseException) -> ErrorResponse:
+    """A 400 for a request whose handling failed on its content; the message names no internals."""
+    detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
+    return ErrorResponse(error=ErrorInfo(message=f"The request could not be processed: {detail}.", type="invalid_request_error", code=400))

@@ -141,7 +141,7 @@ class TracingMiddleware:
     def _request_attributes(span: trace.Span, raw: bytes, state: dict[str, Any]) -> None:
         try:
             request = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # a body nested past the parser's depth
             return
         if not isinstance(request, dict):
             return

@@ -167,7 +167,7 @@ class VllmServer:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
 
-def start_vllm(model_dir: str, port: int, workdir: Path) -> VllmServer:
+def start_vllm(model_dir: str, port: int, workdir: Path, api_key: str | None = None) -> VllmServer:
     """`python -m vllm.entrypoints.openai.api_server` on the tiny model, in its own process group."""
     log_path = workdir / "vllm-server.log"
     log = log_path.open("w")
@@ -177,6 +177,7 @@ def start_vllm(model_dir: str, port: int, workdir: Path) -> VllmServer:
         "--dtype", "float32", "--enforce-eager", "--max-model-len", "2048",
         "--kv-cache-memory-bytes", str(256 << 20),
         "--port", str(port), "--host", "127.0.0.1",
+        *(["--api-key", api_key] if api_key else []),
     ]
     process = subprocess.Popen(cmd, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ})
     server = VllmServer(f"http://127.0.0.1:{port}", log_path, process)

@@ -8,7 +8,7 @@ pydantic models instead of being written twice:
 
     properties.models.items                      <- ModelConfig
     properties.auth.properties.enabled/apiKeyEnv <- AuthConfig
-    properties.serveIngress.properties.*         <- AppConfig.ingress_*
+    properties.serveIngress.properties.*         <- AppConfig.ingress_*, .request_limits
     properties.aliases, properties.prefillDecode, properties.tracing <- AppConfig.aliases, .prefill_decode, .tracing
 
 and templates/_generated.tpl, which gives the templates the engine's first-class field
@@ -46,6 +46,7 @@ DROPPED_KEYS = {"title"}
 APP_FIELDS = {
     ("serveIngress", "replicas"): "ingress_replicas",
     ("serveIngress", "maxOngoingRequests"): "ingress_max_ongoing_requests",
+    ("serveIngress", "requestLimits"): "request_limits",
 }
 AUTH_FIELDS = ("enabled", "api_key_env")
 # AppConfig fields that are top-level values under their camelCase name, with the

@@ -279,6 +279,7 @@ arguments) and pass through unchanged.
   "auth" (dict "enabled" .Values.auth.enabled "api_key_env" .Values.auth.apiKeyEnv)
   "ingress_replicas" .Values.serveIngress.replicas
   "ingress_max_ongoing_requests" .Values.serveIngress.maxOngoingRequests
+  "request_limits" (include "kuberay-llm.snakeKeys" .Values.serveIngress.requestLimits | fromJson)
 -}}
 {{- with .Values.aliases -}}
 {{- $_ := set $app "aliases" . -}}
