@@ -88,7 +88,8 @@ def materialize_messages(body: Any) -> Any:
             try:
                 message[key] = list(value)
             except (TypeError, ValueError) as e:
-                raise ValueError(f"messages: '{key}' must be a list of valid {key} items") from e
+                text = f"messages: '{key}' must be a list of valid {key} items"
+                raise OpenAIHTTPException(status_code=400, message=text, type="invalid_request_error", internal_message=str(e)) from e
     return body
 
 

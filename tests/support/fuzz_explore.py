@@ -1,6 +1,6 @@
 """`make fuzz`: a long exploratory fuzz of serve_app, side by side with vLLM's own server.
 
-    python -m tests.support.fuzz_explore [--cases 20000] [--seed N] [--no-vllm] [--out FILE]
+    python -m tests.support.fuzz_explore [--cases 20000] [--seed N] [--no-vllm | --vllm-cases N] [--out FILE]
 
 Starts serve_app (the serve tier's two-engine app) and, unless --no-vllm, vLLM's own
 OpenAI server on the same tiny model; draws ``--cases`` cases from serve_app's schema
@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=20_000, help="cases to draw across all operations and modes")
     parser.add_argument("--seed", type=int, default=None, help="seed (default: a new one, printed)")
     parser.add_argument("--no-vllm", action="store_true", help="do not compare with vLLM's own server")
+    parser.add_argument("--vllm-cases", type=int, default=None, help="compare on an evenly spread subset of this many cases (default: all)")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "fuzz.json")
     args = parser.parse_args(argv)
     if args.cases < COMBINATIONS:
@@ -109,10 +110,17 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_vllm:
             serving.stop(app)
             vllm = exporters.start_vllm(serving.model_dir(), serving.free_port(), workdir, api_key=app.api_key)
+            step = max(1, len(cases) // args.vllm_cases) if args.vllm_cases else 1
+            shared = cases[::step]
             started = time.monotonic()
             with httpx.Client(base_url=vllm.base_url, headers=headers, timeout=fuzzing.REQUEST_TIMEOUT_S) as client:
-                vllm_tally, theirs = run(client, cases)
-            figures["vllm"] = {"statuses": vllm_tally.statuses, "send_s": round(time.monotonic() - started, 1), **compare(cases, ours, theirs)}
+                vllm_tally, theirs = run(client, shared)
+            figures["vllm"] = {
+                "cases": len(shared),
+                "statuses": vllm_tally.statuses,
+                "send_s": round(time.monotonic() - started, 1),
+                **compare(shared, ours[::step], theirs),
+            }
             print(f"fuzz: vLLM {vllm_tally.statuses}", flush=True)
     finally:
         if vllm is not None:

@@ -525,6 +525,19 @@ def test_ingress_is_streaming_safe_for_nginx() -> None:
     assert int(annotations["nginx.ingress.kubernetes.io/proxy-send-timeout"]) >= 3600
 
 
+def test_ingress_limits_the_request_body_vllm_does_not() -> None:
+    """vLLM's server reads a body of any size; the Ingress refuses one over maxBodySize with 413."""
+    annotations = render(ingress={"enabled": True}).one("Ingress")["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "8m"
+    annotations = render(ingress={"enabled": True, "maxBodySize": ""}).one("Ingress")["metadata"].get("annotations", {})
+    assert "nginx.ingress.kubernetes.io/proxy-body-size" not in annotations
+
+
+def test_ingress_body_size_must_be_an_nginx_size() -> None:
+    error = helm.template_error(CHART, set_json={"ingress": {"enabled": True, "maxBodySize": "8 MB"}})
+    assert "/ingress/maxBodySize" in error
+
+
 def test_ingress_user_annotations_win_over_streaming_defaults() -> None:
     annotations = render(ingress={"enabled": True, "annotations": {"nginx.ingress.kubernetes.io/proxy-read-timeout": "60"}}).one("Ingress")["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "60"
