@@ -11,9 +11,9 @@ VENV     = $(shell $(REPO)/ci/python-env)
 PY       = $(VENV)/bin/python
 PYTEST_ARGS ?=
 # Tiers the full test run must contain; a tier with no tests selected fails the run.
-TIERS   ?= render,serve,cluster,load
+TIERS   ?= render,serve,cluster,pods,load
 
-.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench bench-crosscheck bench-autoscale reliability fuzz
+.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-pods test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench bench-crosscheck bench-autoscale reliability fuzz
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ model: python-env ## Build the embedded tiny model (cached) and print its direct
 serve: python-env ## Serve the tiny model through Ray Serve + vLLM on http://127.0.0.1:8000
 	@$(PY) -m serve_app
 
-test: bootstrap python-env ## Run every test tier (render, serve, cluster, load)
+test: bootstrap python-env ## Run every test tier (render, serve, cluster, pods, load)
 	@$(PY) -m pytest --require-tiers $(TIERS) $(PYTEST_ARGS)
 
 test-render: bootstrap python-env ## Render tier only
@@ -41,6 +41,9 @@ test-serve: bootstrap python-env ## Serve tier only
 
 test-cluster: bootstrap python-env ## Cluster tier only
 	@$(PY) -m pytest -m cluster $(PYTEST_ARGS)
+
+test-pods: bootstrap python-env ## Pods tier only (a real node: needs root)
+	@$(PY) -m pytest -m pods $(PYTEST_ARGS)
 
 test-load: bootstrap python-env ## Load tier only
 	@$(PY) -m pytest -m load $(PYTEST_ARGS)
@@ -59,8 +62,8 @@ load: python-env ## Load test an OpenAI endpoint: make load URL=http://... ARGS=
 vendor: bootstrap python-env ## Fetch the upstream charts pinned in Chartfile.lock into vendor/
 	@$(REPO)/ci/vendor
 
-cluster-up: bootstrap ## Start a local control plane with fake GPU nodes and KubeRay (kubeconfig printed)
-	@$(REPO)/ci/cluster up
+cluster-up: bootstrap ## Start a local control plane with fake GPU nodes, KubeRay and a real node (kubeconfig printed)
+	@$(REPO)/ci/cluster up && $(REPO)/ci/node up
 
 cluster-down: ## Stop the local control plane started by cluster-up
 	@$(REPO)/ci/cluster down

@@ -1,6 +1,6 @@
 """Suite-wide wiring: tier markers by folder, required tiers, per-tier timing.
 
-Tiers are pytest markers (render, serve, cluster, load). Each test folder belongs to
+Tiers are pytest markers (render, serve, cluster, pods, load). Each test folder belongs to
 one tier, so tests carry their marker without repeating it. `make test` passes
 `--require-tiers`: a tier with no test selected fails the run instead of passing
 quietly, and so does a tool that is missing (see tests/support/tools.py).
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-TIERS = ("render", "serve", "cluster", "load")
+TIERS = ("render", "serve", "cluster", "pods", "load")
 TESTS = Path(__file__).parent
 
 # folder under tests/ -> tier marker applied to every test in it
@@ -27,6 +27,7 @@ FOLDER_TIERS = {
     "serve_app": "serve",
     "observability_live": "serve",
     "cluster": "cluster",
+    "pods": "pods",
     "load": "load",
 }
 

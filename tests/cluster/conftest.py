@@ -17,10 +17,7 @@ A missing tool or a cluster that does not start fails the session: never a skip.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -29,15 +26,14 @@ import pytest
 from kubernetes import client
 from kubernetes import config as kube_config
 
-from tests.support.tools import REPO, crds_dir, tool
+from tests.support import local_cluster
+from tests.support.tools import crds_dir, tool
 
-from .kube import RESTRICTED, Kube, Namespaces
+from .kube import Kube
+from .namespaces import namespace, namespaces  # noqa: F401 - fixtures
 
-CLUSTER_SCRIPT = REPO / "ci" / "cluster"
 # Tools ci/cluster runs; checked up front so a missing one names its install command.
 CLUSTER_TOOLS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "ray-operator")
-CLUSTER_UP_TIMEOUT_S = 240  # the script itself allows 120 s per wait; this bounds the whole start
-CLUSTER_DOWN_TIMEOUT_S = 60
 HELM_TIMEOUT_S = 180
 
 # what `ci/cluster up` printed and how long it took, for the terminal summary
@@ -55,30 +51,6 @@ def _kubeconfig_option(pytestconfig: pytest.Config) -> str:
     return pytestconfig.getoption("kubeconfig", default=None) or os.environ.get("KUBECONFIG", "")
 
 
-def _run_cluster_script(*args: str, timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(CLUSTER_SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def _component_logs(state: Path, lines: int = 20) -> str:
-    """The end of every component log, for a failure message (down deletes the logs)."""
-    parts = []
-    for log in sorted((state / "logs").glob("*.log")):
-        tail = log.read_text(errors="replace").splitlines()[-lines:]
-        parts.append(f"--- {log.name} (last {len(tail)} lines)\n" + "\n".join(tail))
-    return "\n".join(parts)
-
-
-def _sigterm_to_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
-    # A CI runner's SIGTERM stops the session like Ctrl-C, so the cluster is torn down.
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 @pytest.fixture(scope="package")
 def cluster(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """The cluster under test: the given one, or one started (and stopped) here."""
@@ -93,24 +65,8 @@ def cluster(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactor
     for name in CLUSTER_TOOLS:
         tool(name)  # raises ToolMissing naming `make bootstrap`
     crds_dir()
-    state = tmp_path_factory.mktemp("cluster")
-    previous = signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
-    try:
-        started = time.monotonic()
-        try:
-            up = _run_cluster_script("up", str(state), timeout=CLUSTER_UP_TIMEOUT_S)
-        except subprocess.TimeoutExpired as e:
-            stderr = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else e.stderr or ""
-            pytest.fail(f"ci/cluster up did not finish in {CLUSTER_UP_TIMEOUT_S}s:\n{stderr}\n{_component_logs(state)}")
-        if up.returncode != 0:
-            pytest.fail(f"ci/cluster up failed (exit {up.returncode}):\n{up.stderr}\n{_component_logs(state)}")
-        _startup.update(seconds=time.monotonic() - started, log=up.stderr)
-        yield Cluster(state / "kubeconfig", started_here=True)
-    finally:
-        down = _run_cluster_script("down", str(state), timeout=CLUSTER_DOWN_TIMEOUT_S)
-        signal.signal(signal.SIGTERM, previous)
-        if down.returncode != 0:
-            print(f"ci/cluster down failed:\n{down.stderr}", file=sys.stderr)
+    with local_cluster.running(tmp_path_factory.mktemp("cluster"), real_node=False, startup=_startup) as kubeconfig:
+        yield Cluster(kubeconfig, started_here=True)
 
 
 @pytest.fixture(scope="package")
@@ -122,19 +78,6 @@ def kube(cluster: Cluster) -> Kube:
     except Exception as e:  # noqa: BLE001 - any failure here means no usable cluster
         pytest.fail(f"cannot reach the cluster in {cluster.kubeconfig}: {e}")
     return Kube(api)
-
-
-@pytest.fixture(scope="package")
-def namespaces(kube: Kube) -> Namespaces:
-    return Namespaces(kube)
-
-
-@pytest.fixture
-def namespace(namespaces: Namespaces, request: pytest.FixtureRequest) -> Iterator[str]:
-    """A fresh namespace enforcing the restricted Pod Security profile, deleted afterwards."""
-    name = namespaces.create(request.node.name.removeprefix("test_"), RESTRICTED)
-    yield name
-    namespaces.delete(name)
 
 
 @dataclass(frozen=True)

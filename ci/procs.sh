@@ -1,0 +1,66 @@
+# Process helpers shared by ci/cluster and ci/node. Source it after ci/lib.sh; do not
+# run it. The caller sets STATE (the directory holding run/NAME.pid, whose path every
+# started command line names) and LOGS (where NAME.log goes, prefixed by LOG_PREFIX).
+
+# free_ports N: N distinct free TCP ports on 127.0.0.1, space separated.
+free_ports() {
+  python3 - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+# alive PID: the process exists and is not a zombie waiting to be reaped.
+alive() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [[ -n $state && $state != Z ]]
+}
+
+# pid_of NAME: the pid of a component started under STATE, if it is still that process.
+# The command line must mention STATE, so a recycled pid is never taken for ours.
+pid_of() {
+  local f="$STATE/run/$1.pid" pid
+  [[ -f $f ]] || return 1
+  pid=$(<"$f")
+  alive "$pid" || return 1
+  [[ $(tr '\0' ' ' <"/proc/$pid/cmdline") == *"$STATE/"* ]] || return 1
+  printf '%s' "$pid"
+}
+
+# log_of NAME: the log file of a component.
+log_of() { printf '%s/%s%s.log' "$LOGS" "${LOG_PREFIX:-}" "$1"; }
+
+# start NAME CMD ARGS...: run a component in its own session, output to its log.
+start() {
+  local name=$1
+  shift
+  setsid "$@" >"$(log_of "$name")" 2>&1 </dev/null &
+  echo $! >"$STATE/run/$name.pid"
+  disown  # no job notices if a failed start has to stop it
+}
+
+# stop NAME: TERM, then KILL after 10 s.
+stop() {
+  local pid deadline
+  pid=$(pid_of "$1") || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + 10))
+  while alive "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+  if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  rm -f "$STATE/run/$1.pid"
+}
+
+# quiet CMD...: run CMD, showing its output only if it fails.
+quiet() {
+  local out
+  if ! out=$("$@" 2>&1); then
+    printf '%s\n' "$out" >&2
+    return 1
+  fi
+}

@@ -1,0 +1,51 @@
+"""Pods tier fixtures: a control plane plus one real node, where pods really run.
+
+`ci/cluster up` starts the control plane (as for the cluster tier) and `ci/node up`
+joins a real node to it: kubelet, kube-proxy, containerd with runc, a CNI bridge
+without any route off this machine. Its images are the stand-ins of `ci/images`
+(nothing can be pulled here). Tests create namespaces that enforce the restricted Pod
+Security profile and pods that tolerate the node's taint (the kwok nodes never run
+anything). Always a fresh cluster: the real node is tied to the cluster it joins.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from kubernetes import config as kube_config
+
+from tests.cluster.kube import Kube
+from tests.cluster.namespaces import namespace, namespaces  # noqa: F401 - fixtures
+from tests.support import local_cluster
+from tests.support.tools import tool
+
+# Tools ci/cluster and ci/node run; checked up front so a missing one names `make bootstrap`.
+NODE_TOOLS = (
+    "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "ray-operator",
+    "kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "bridge",
+)
+
+_startup: dict[str, str | float] = {}
+
+
+@pytest.fixture(scope="package")
+def cluster_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The state directory of a fresh cluster with the real node, stopped after the tier."""
+    for name in NODE_TOOLS:
+        tool(name)
+    state = tmp_path_factory.mktemp("pods-cluster")
+    with local_cluster.running(state, real_node=True, startup=_startup):
+        yield state
+
+
+@pytest.fixture(scope="package")
+def kube(cluster_dir: Path) -> Kube:
+    return Kube(kube_config.new_client_from_config(config_file=str(cluster_dir / "kubeconfig")))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if _startup:
+        terminalreporter.section("real node start-up")
+        terminalreporter.write_line(f"ci/cluster up + ci/node up took {_startup['seconds']:.1f} s")
