@@ -659,6 +659,14 @@ def test_helm_test_pod_can_be_disabled() -> None:
     assert not render([EXISTING_SECRETS_SCENARIO]).of_kind("Pod")
 
 
+def test_helm_test_pod_takes_a_node_selector_and_tolerations() -> None:
+    """On a cluster whose every node is tainted or labelled, the test pod must be placeable too."""
+    toleration = {"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}
+    spec = render(set_json={"tests": {"nodeSelector": {"pool": "system"}, "tolerations": [toleration]}}).one("Pod")["spec"]
+    assert (spec["nodeSelector"], spec["tolerations"]) == ({"pool": "system"}, [toleration])
+    assert {"nodeSelector", "tolerations"}.isdisjoint(render().one("Pod")["spec"])
+
+
 def test_notes_print_port_forward_and_curl_commands() -> None:
     text = notes()
     assert f"kubectl -n {NAMESPACE} port-forward svc/{FULLNAME}-openai 8000:8000" in text

@@ -762,6 +762,14 @@ def test_helm_test_can_be_disabled() -> None:
     assert not render(tests={"enabled": False}).of_kind("Pod")
 
 
+def test_helm_test_pod_takes_a_node_selector_and_tolerations() -> None:
+    """On a cluster whose every node is tainted or labelled, the test pod must be placeable too."""
+    toleration = {"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}
+    spec = helm_test_pod(render(tests={"nodeSelector": {"pool": "system"}, "tolerations": [toleration]}))["spec"]
+    assert (spec["nodeSelector"], spec["tolerations"]) == ({"pool": "system"}, [toleration])
+    assert {"nodeSelector", "tolerations"}.isdisjoint(helm_test_pod(render())["spec"])
+
+
 # ---------------------------------------------------------------- NOTES
 
 def test_notes_print_paste_ready_port_forward_and_curl() -> None:
