@@ -7,7 +7,8 @@ reports/reliability.md) is refused here by shape, not case by case:
   before it is read, or as soon as the bytes read pass the limit;
 - a body that is not UTF-8 JSON, holds NaN/Infinity, is not an object, nests deeper
   than ``max_json_depth`` (Python's parser recurses: a deep enough body was a
-  RecursionError, a 500) or has an array longer than ``max_array_items`` is a 400;
+  RecursionError, a 500), has an array longer than ``max_array_items`` or an integer
+  outside 64 bits is a 400;
 - a chat message must be an object with a known role, and its content a string, null
   or a list of content parts, each an object with a known ``type`` (vLLM's chat
   renderer indexes both unchecked: a missing role or an unknown part type was a 500,
@@ -43,6 +44,9 @@ PART_PAYLOADS: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "audio_url": ("audio_url", ("url",)),
     "video_url": ("video_url", ("url",)),
 }
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,14 @@ def _path(parent: str, key: str | int) -> str:
 
 
 def structure_problem(data: dict[str, Any], limits: RequestLimitsConfig) -> Problem | None:
-    """Depth and array length, walked without recursion (the body may be adversarial)."""
+    """Depth, array length and integer range, walked without recursion (the body may be adversarial)."""
     stack: list[tuple[Any, str, int]] = [(data, "", 1)]
     while stack:
         value, path, depth = stack.pop()
+        if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+            # Python's ints are unbounded; the engine's are not (a huge integer the
+            # request model let through failed inside the engine: a 500).
+            return Problem(400, f"'{path}' is outside the 64-bit integer range.", path.split(".")[0].split("[")[0] or None)
         if depth > limits.max_json_depth:
             return Problem(400, f"Request body nests deeper than {limits.max_json_depth} levels (at '{path}').", path.split(".")[0].split("[")[0] or None)
         if isinstance(value, dict):

@@ -22,14 +22,17 @@ from typing import Any, AsyncGenerator
 
 from ray.llm._internal.serve.core.configs.openai_api_models import ErrorInfo, ErrorResponse
 from ray.serve.llm import LLMServer
+from vllm.v1.engine.exceptions import EngineGenerateError
 
 log = logging.getLogger("serve_app")
 
 #: How often each replica checks its engine is alive (a local flag read, no RPC).
 ENGINE_WATCH_PERIOD_S = 0.5
-#: Exceptions of a request's handling that come from the shape of its input (a missing
-#: key, a value of the wrong type) when the engine itself is alive.
-INPUT_FAULTS = (KeyError, TypeError, AttributeError, IndexError, ValueError, UnicodeError)
+#: Exceptions of a request's handling that come from its input (a missing key, a value
+#: of the wrong type, arithmetic on a drawn parameter such as a beam search score
+#: dividing by zero, vLLM's wrapper for a request its engine refused) when the engine
+#: itself is alive.
+INPUT_FAULTS = (KeyError, TypeError, AttributeError, IndexError, ValueError, UnicodeError, ArithmeticError, EngineGenerateError)
 
 
 class ReplicaLost(RuntimeError):

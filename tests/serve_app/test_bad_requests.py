@@ -65,6 +65,7 @@ CASES = [
     ("array-too-long", COMPLETIONS, {"model": MODEL_A, "prompt": "hi", "stop": ["x"] * 5000}, None, 400, "stop"),
     ("token-ids-are-not-an-array-limit", COMPLETIONS, {"model": MODEL_A, "prompt": [5] * 5000, "max_tokens": 1}, None, 400, "token"),
     ("value-the-request-model-crashes-on", CHAT, {"model": MODEL_A, "messages": MESSAGES, "tools": [5], "tool_choice": {"type": "function", "function": {"name": "f"}}}, None, 400, "wrong type"),
+    ("integer-beyond-64-bits", COMPLETIONS, {"model": MODEL_A, "prompt": "hi", "max_tokens": 2, "routed_experts_prompt_start": 2**100}, None, 400, "64-bit"),
     ("message-the-engine-crashes-on", CHAT, {"model": MODEL_A, "messages": [{"author": {"role": "tool"}, "role": "tool"}], "max_tokens": 2}, None, 400, "role"),
 ]
 # An internal class name in a message: a dotted module path or a bare FooError/FooException.

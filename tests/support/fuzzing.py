@@ -69,6 +69,8 @@ class Case:
     note: str = ""
     #: A body that is not JSON (negative cases may send raw bytes), base64-encoded.
     raw_body: str | None = None
+    #: The schema's path template (``path`` has its parameters filled in).
+    template: str = ""
 
     @property
     def key(self) -> str:
@@ -107,7 +109,7 @@ class Tally:
 
     def add(self, case: Case, outcome: Outcome) -> None:
         self.cases += 1
-        name = f"{case.method} {case.path} {case.mode}"
+        name = f"{case.method} {case.template or case.path} {case.mode}"
         self.per_operation[name] = self.per_operation.get(name, 0) + 1
         status = str(outcome.status) if outcome.stream_error_code is None else f"{outcome.status}+stream-error-{outcome.stream_error_code}"
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -157,11 +159,11 @@ def draw(api_schema: Any, path: str, method: str, mode: GenerationMode, examples
         body = case.body if method == "POST" else None
         url_path = case.formatted_path
         if isinstance(body, (bytes, bytearray)):
-            drawn.append(Case(method, url_path, mode.value, raw_body=base64.b64encode(body).decode()))
+            drawn.append(Case(method, url_path, mode.value, raw_body=base64.b64encode(body).decode(), template=path))
             return
         if mode is GenerationMode.POSITIVE:
             body = steer(body, path)
-        drawn.append(Case(method, url_path, mode.value, json.loads(json.dumps(body)) if body is not None else None))
+        drawn.append(Case(method, url_path, mode.value, json.loads(json.dumps(body)) if body is not None else None, template=path))
 
     collect()
     return drawn
@@ -229,7 +231,7 @@ def corpus_cases() -> list[Case]:
 
 def load(path: Path) -> Case:
     data = json.loads(path.read_text())
-    return Case(data["method"], data["path"], data["mode"], data.get("body"), data.get("note", ""), data.get("raw_body"))
+    return Case(data["method"], data["path"], data["mode"], data.get("body"), data.get("note", ""), data.get("raw_body"), data.get("template", ""))
 
 
 def keep(case: Case, outcome: Outcome, found_by: str) -> Path:
