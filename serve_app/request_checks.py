@@ -107,6 +107,11 @@ def parse(body: bytes, limits: RequestLimitsConfig) -> tuple[Any, Problem | None
     return data, None
 
 
+def top_param(path: str) -> str | None:
+    """The request parameter a body path is under: ``stop[3]`` -> ``stop``."""
+    return path.split(".")[0].split("[")[0] or None
+
+
 def _path(parent: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{parent}[{key}]"
@@ -121,16 +126,19 @@ def structure_problem(data: dict[str, Any], limits: RequestLimitsConfig) -> Prob
         if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
             # Python's ints are unbounded; the engine's are not (a huge integer the
             # request model let through failed inside the engine: a 500).
-            return Problem(400, f"'{path}' is outside the 64-bit integer range.", path.split(".")[0].split("[")[0] or None)
+            return Problem(400, f"'{path}' is outside the 64-bit integer range.", top_param(path))
         if depth > limits.max_json_depth:
-            return Problem(400, f"Request body nests deeper than {limits.max_json_depth} levels (at '{path}').", path.split(".")[0].split("[")[0] or None)
+            return Problem(400, f"Request body nests deeper than {limits.max_json_depth} levels (at '{path}').", top_param(path))
         if isinstance(value, dict):
             stack.extend((v, _path(path, str(k)), depth + 1) for k, v in value.items())
         elif isinstance(value, list):
-            token_ids = all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-            if len(value) > limits.max_array_items and not token_ids:
-                top = path.split(".")[0].split("[")[0]
-                return Problem(400, f"'{path}' has {len(value)} items; at most {limits.max_array_items} are accepted.", top or None)
+            if value and all(type(v) is int for v in value):
+                # Token ids: bounded by the body size, checked in C, not walked item by item.
+                if not (INT64_MIN <= min(value) and max(value) <= INT64_MAX):
+                    return Problem(400, f"'{path}' holds an integer outside the 64-bit range.", top_param(path))
+                continue
+            if len(value) > limits.max_array_items:
+                return Problem(400, f"'{path}' has {len(value)} items; at most {limits.max_array_items} are accepted.", top_param(path))
             stack.extend((v, _path(path, i), depth + 1) for i, v in enumerate(value))
     return None
 
