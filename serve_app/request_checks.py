@@ -132,7 +132,7 @@ def structure_problem(data: dict[str, Any], limits: RequestLimitsConfig) -> Prob
         if isinstance(value, dict):
             stack.extend((v, _path(path, str(k)), depth + 1) for k, v in value.items())
         elif isinstance(value, list):
-            if value and all(type(v) is int for v in value):
+            if value and set(map(type, value)) == {int}:
                 # Token ids: bounded by the body size, checked in C, not walked item by item.
                 if not (INT64_MIN <= min(value) and max(value) <= INT64_MAX):
                     return Problem(400, f"'{path}' holds an integer outside the 64-bit range.", top_param(path))
