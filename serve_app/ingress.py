@@ -50,6 +50,8 @@ log = logging.getLogger("serve_app")
 REPLICA_LOST_RETRIES = 10
 ACTOR_DIED_RETRIES = 2
 REPLICA_LOST_BACKOFF_S = 0.5
+#: Longest message of a 400 made from an exception's text.
+MAX_ERROR_CHARS = 300
 
 
 def replica_lost(e: BaseException) -> str | None:
@@ -136,7 +138,8 @@ class ServeAppIngress(OpenAiIngress):
                 # Raised in this process before the request left it: Ray's request
                 # sanitizer refusing client input (a malformed content part), or a
                 # request that cannot be serialized to the engine.
-                raise OpenAIHTTPException(status_code=400, message=str(e), type="invalid_request_error", internal_message=str(e)) from e
+                # Capped: a serialization error quotes the whole request's repr.
+                raise OpenAIHTTPException(status_code=400, message=str(e)[:MAX_ERROR_CHARS], type="invalid_request_error", internal_message=str(e)) from e
             except Exception as e:
                 lost = replica_lost(e)
                 actor_deaths += lost == "actor died"
