@@ -3,9 +3,9 @@
 OpenAI clients parse ``{"error": {"message", "type", "param", "code"}}``. Ray Serve LLM
 returns that shape for most engine-side validation errors, but with internal exception
 names in the message, the exception class as ``type``, and FastAPI's ``{"detail": ...}``
-for routing errors such as an unknown model. These ASGI middlewares make every error
-response one clean shape, and reject bodies that are not a JSON object before any
-engine work is queued (serve_app.request_checks).
+for routing errors such as an unknown model. This middleware makes every error
+response one clean shape; bad bodies are refused before any engine work by
+serve_app.request_middleware.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 RETRY_AFTER_S = b"1"
+#: Longest message of a 400 made from an exception's text (a serialization error
+#: quotes the whole request's repr).
+MAX_ERROR_CHARS = 300
 # Where the parameter at fault is named: vLLM's "(parameter=x, value=...)", pydantic's
 # "at ('body', 'x')", or a message that starts "x must ...".
 _PARAM = re.compile(r"\(parameter=([A-Za-z_][A-Za-z0-9_.]*)")
@@ -71,12 +74,13 @@ def reshape(status: int, payload: Any) -> dict[str, Any]:
         raw, param = str(payload["detail"]), None
     else:
         raw, param = HTTPStatus(status).phrase, None
+    message = clean_message(raw)
     if not param and status < 500:
-        param = param_of(clean_message(raw)) or param_of(raw)
+        param = param_of(message) or param_of(raw)
     code: int | str = status
     if status == 404 and "model" in raw:
         code = "model_not_found"
-    return {"error": {"message": clean_message(raw) or HTTPStatus(status).phrase, "type": error_type(status), "param": param, "code": code}}
+    return {"error": {"message": message or HTTPStatus(status).phrase, "type": error_type(status), "param": param, "code": code}}
 
 
 async def http_exception_handler(request: Request, exc: Any) -> JSONResponse:

@@ -37,7 +37,7 @@ from ray.serve.llm.ingress import OpenAiIngress, make_fastapi_ingress
 
 from .auth import APIKeyMiddleware, read_api_key
 from .config import AuthConfig, RequestLimitsConfig, TracingConfig
-from .errors import ErrorShapeMiddleware, http_exception_handler
+from .errors import MAX_ERROR_CHARS, ErrorShapeMiddleware, http_exception_handler
 from .health import model_health, unhealthy_body
 from .request_middleware import RequestCheckMiddleware
 from .server import ReplicaLost
@@ -50,8 +50,6 @@ log = logging.getLogger("serve_app")
 REPLICA_LOST_RETRIES = 10
 ACTOR_DIED_RETRIES = 2
 REPLICA_LOST_BACKOFF_S = 0.5
-#: Longest message of a 400 made from an exception's text.
-MAX_ERROR_CHARS = 300
 
 
 def replica_lost(e: BaseException) -> str | None:
@@ -138,7 +136,6 @@ class ServeAppIngress(OpenAiIngress):
                 # Raised in this process before the request left it: Ray's request
                 # sanitizer refusing client input (a malformed content part), or a
                 # request that cannot be serialized to the engine.
-                # Capped: a serialization error quotes the whole request's repr.
                 raise OpenAIHTTPException(status_code=400, message=str(e)[:MAX_ERROR_CHARS], type="invalid_request_error", internal_message=str(e)) from e
             except Exception as e:
                 lost = replica_lost(e)
@@ -168,7 +165,7 @@ def make_app(auth: AuthConfig, tracing: TracingConfig | None = None, limits: Req
     """Ray's FastAPI app (request ids, error mapping, metrics) plus our middleware."""
     app = init_ray_app()
     app.add_exception_handler(HTTPException, http_exception_handler)
-    app.add_middleware(RequestCheckMiddleware, limits=(limits or RequestLimitsConfig()).model_dump())
+    app.add_middleware(RequestCheckMiddleware, limits=limits or RequestLimitsConfig())
     app.add_middleware(ErrorShapeMiddleware)
     if auth.enabled:
         # Added after the others, so it runs before them: unauthenticated requests

@@ -54,9 +54,9 @@ async def refuse(send: Send, problem: Problem) -> None:
 class RequestCheckMiddleware:
     """Refuses bad JSON bodies on the OpenAI POST endpoints with an OpenAI error, before Ray."""
 
-    def __init__(self, app: Any, limits: dict[str, Any] | None = None) -> None:
+    def __init__(self, app: Any, limits: RequestLimitsConfig | None = None) -> None:
         self.app = app
-        self.limits = RequestLimitsConfig.model_validate(limits or {})
+        self.limits = limits or RequestLimitsConfig()
 
     async def __call__(self, scope: dict, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] not in JSON_PATHS:

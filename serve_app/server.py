@@ -24,6 +24,8 @@ from ray.llm._internal.serve.core.configs.openai_api_models import ErrorInfo, Er
 from ray.serve.llm import LLMServer
 from vllm.v1.engine.exceptions import EngineGenerateError
 
+from .errors import MAX_ERROR_CHARS
+
 log = logging.getLogger("serve_app")
 
 #: How often each replica checks its engine is alive (a local flag read, no RPC).
@@ -92,8 +94,9 @@ class ServeAppLLMServer(LLMServer):
             await stream.aclose()  # a client that left (or a refusal) aborts the engine request
 
 
-
 def input_fault_response(e: BaseException) -> ErrorResponse:
     """A 400 for a request whose handling failed on its content; the message names no internals."""
-    detail = f"missing field {e}" if isinstance(e, KeyError) else str(e)
-    return ErrorResponse(error=ErrorInfo(message=f"The request could not be processed: {detail}.", type="invalid_request_error", code=400))
+    # EngineGenerateError carries no text of its own.
+    detail = f"missing field {e}" if isinstance(e, KeyError) else str(e) or "the engine refused it"
+    message = f"The request could not be processed: {detail[:MAX_ERROR_CHARS]}."
+    return ErrorResponse(error=ErrorInfo(message=message, type="invalid_request_error", code=400))

@@ -59,8 +59,8 @@ def status_class(outcome: fuzzing.Outcome) -> str:
 def compare(cases: list[fuzzing.Case], ours: list[fuzzing.Outcome], theirs: list[fuzzing.Outcome]) -> dict[str, Any]:
     """Which inputs each server answers worse: a failure where the other answered cleanly."""
     pairs = Counter(f"serve_app {status_class(a)} / vLLM {status_class(b)}" for a, b in zip(ours, theirs))
-    ours_worse = [(c, a) for c, a, b in zip(cases, ours, theirs) if (a.server_error or not a.error_shape) and not (b.server_error or not b.error_shape)]
-    theirs_worse = [(c, b) for c, a, b in zip(cases, ours, theirs) if (b.server_error or not b.error_shape) and not (a.server_error or not a.error_shape)]
+    ours_worse = [(c, a) for c, a, b in zip(cases, ours, theirs) if a.failed and not b.failed]
+    theirs_worse = [(c, b) for c, a, b in zip(cases, ours, theirs) if b.failed and not a.failed]
     examples = [{"path": c.path, "body": c.body, "status": o.status, "answer": o.text[:300]} for c, o in theirs_worse[:5]]
     return {
         "answer_pairs": dict(pairs.most_common()),

@@ -97,6 +97,11 @@ class Outcome:
     def server_error(self) -> bool:
         return self.status is None or self.status >= 500 or (self.stream_error_code or 0) >= 500
 
+    @property
+    def failed(self) -> bool:
+        """A server error, or an error body a client cannot parse as OpenAI's."""
+        return self.server_error or not self.error_shape
+
 
 @dataclass
 class Tally:
@@ -113,7 +118,7 @@ class Tally:
         self.per_operation[name] = self.per_operation.get(name, 0) + 1
         status = str(outcome.status) if outcome.stream_error_code is None else f"{outcome.status}+stream-error-{outcome.stream_error_code}"
         self.statuses[status] = self.statuses.get(status, 0) + 1
-        if outcome.server_error or not outcome.error_shape:
+        if outcome.failed:
             self.failures.append((case, outcome))
 
 
@@ -122,8 +127,9 @@ def steer(body: Any, path: str, model: str = MODEL_A) -> Any:
 
     The schema types ``model``, ``prompt`` and a message's ``role`` as any string, so
     most cases drawn from it alone are refused before the engine (no served model: the
-    app serves two, so one must be named; no prompt; no known role). Steered, positive cases reach the engine with every other
-    drawn value intact, and the work each asks for stays small.
+    app serves two, so one must be named; no prompt; no known role). Steered, positive
+    cases reach the engine with every other drawn value intact, and the work each asks
+    for stays small.
     """
     if not isinstance(body, dict):
         return body
