@@ -13,7 +13,7 @@ PYTEST_ARGS ?=
 # Tiers the full test run must contain; a tier with no tests selected fails the run.
 TIERS   ?= render,serve,cluster,pods,load
 
-.PHONY: help bootstrap python-env model serve test test-render test-serve test-cluster test-pods test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench bench-crosscheck bench-autoscale reliability fuzz
+.PHONY: help bootstrap images python-env prepare model serve test test-render test-serve test-cluster test-pods test-load lock versions load vendor cluster-up cluster-down kind-up kind-down docs bench bench-crosscheck bench-autoscale reliability fuzz
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -21,8 +21,14 @@ help: ## Show this help
 bootstrap: ## Install every pinned non-Python tool into the per-user cache (idempotent)
 	@$(REPO)/ci/bootstrap
 
+images: ## Build the pods tier's images: stand-ins from Debian packages, images/serve-app/Dockerfile.cpu with podman (cached by content; needs root)
+	@$(REPO)/ci/images build
+
 python-env: ## Install the locked Python environment (CPU vLLM, Ray Serve, test harness)
 	@$(REPO)/ci/python-env >/dev/null
+
+prepare: ## bootstrap, images and python-env side by side (they share nothing; a cold machine saves ~10 min)
+	@$(MAKE) --no-print-directory -j3 bootstrap images python-env
 
 model: python-env ## Build the embedded tiny model (cached) and print its directory
 	@$(PY) -m serve_app.tiny_model
@@ -30,7 +36,7 @@ model: python-env ## Build the embedded tiny model (cached) and print its direct
 serve: python-env ## Serve the tiny model through Ray Serve + vLLM on http://127.0.0.1:8000
 	@$(PY) -m serve_app
 
-test: bootstrap python-env ## Run every test tier (render, serve, cluster, pods, load)
+test: prepare ## Run every test tier (render, serve, cluster, pods, load)
 	@$(PY) -m pytest --require-tiers $(TIERS) $(PYTEST_ARGS)
 
 test-render: bootstrap python-env ## Render tier only
@@ -42,7 +48,7 @@ test-serve: bootstrap python-env ## Serve tier only
 test-cluster: bootstrap python-env ## Cluster tier only
 	@$(PY) -m pytest -m cluster $(PYTEST_ARGS)
 
-test-pods: bootstrap python-env ## Pods tier only (a real node: needs root)
+test-pods: prepare ## Pods tier only (a real node: needs root)
 	@$(PY) -m pytest -m pods $(PYTEST_ARGS)
 
 test-load: bootstrap python-env ## Load tier only
@@ -62,7 +68,7 @@ load: python-env ## Load test an OpenAI endpoint: make load URL=http://... ARGS=
 vendor: bootstrap python-env ## Fetch the upstream charts pinned in Chartfile.lock into vendor/
 	@$(REPO)/ci/vendor
 
-cluster-up: bootstrap ## Start a local control plane with fake GPU nodes, KubeRay and a real node (kubeconfig printed)
+cluster-up: bootstrap images ## Start a local control plane with fake GPU nodes, KubeRay and a real node (kubeconfig printed)
 	@$(REPO)/ci/cluster up && $(REPO)/ci/node up
 
 cluster-down: ## Stop the local control plane started by cluster-up

@@ -1,5 +1,5 @@
-# Process helpers shared by ci/cluster and ci/node. Source it after ci/lib.sh; do not
-# run it. The caller sets STATE (the directory holding run/NAME.pid, whose path every
+# Process and package helpers shared by ci/cluster, ci/node and ci/images. Source it
+# after ci/lib.sh; do not run it. The caller sets STATE (the directory holding run/NAME.pid, whose path every
 # started command line names) and LOGS (where NAME.log goes, prefixed by LOG_PREFIX).
 
 # free_ports N: N distinct free TCP ports on 127.0.0.1, space separated.
@@ -63,4 +63,16 @@ quiet() {
     printf '%s\n' "$out" >&2
     return 1
   fi
+}
+
+# ensure_debian_packages PKG...: install the Debian packages that are missing.
+ensure_debian_packages() {
+  local p missing=()
+  for p in "$@"; do
+    [[ $(dpkg-query -W -f '${Status}' "$p" 2>/dev/null) == *"ok installed"* ]] || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  log "installing Debian packages: ${missing[*]}"
+  quiet apt-get update
+  DEBIAN_FRONTEND=noninteractive quiet apt-get install -y --no-install-recommends "${missing[@]}"
 }

@@ -17,7 +17,6 @@ A missing tool or a cluster that does not start fails the session: never a skip.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -31,10 +30,10 @@ from tests.support.tools import crds_dir, tool
 
 from .kube import Kube
 from .namespaces import namespace, namespaces  # noqa: F401 - fixtures
+from .releases import Helm
 
 # Tools ci/cluster runs; checked up front so a missing one names its install command.
 CLUSTER_TOOLS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "ray-operator")
-HELM_TIMEOUT_S = 180
 
 # what `ci/cluster up` printed and how long it took, for the terminal summary
 _startup: dict[str, str | float] = {}
@@ -78,29 +77,6 @@ def kube(cluster: Cluster) -> Kube:
     except Exception as e:  # noqa: BLE001 - any failure here means no usable cluster
         pytest.fail(f"cannot reach the cluster in {cluster.kubeconfig}: {e}")
     return Kube(api)
-
-
-@dataclass(frozen=True)
-class Helm:
-    """The pinned helm, pointed at the cluster under test, with a private helm home."""
-
-    kubeconfig: Path
-    home: Path
-
-    def __call__(self, *args: str | Path, check: bool = True, timeout: float = HELM_TIMEOUT_S) -> subprocess.CompletedProcess:
-        env = {
-            **os.environ,
-            "KUBECONFIG": str(self.kubeconfig),
-            "HELM_CONFIG_HOME": str(self.home / "config"),
-            "HELM_CACHE_HOME": str(self.home / "cache"),
-            "HELM_DATA_HOME": str(self.home / "data"),
-        }
-        cmd = [tool("helm"), *map(str, args), "--kubeconfig", str(self.kubeconfig)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
-        if check and proc.returncode != 0:
-            shown = " ".join(map(str, args))
-            raise AssertionError(f"`helm {shown}` failed (exit {proc.returncode}):\n{proc.stderr}")
-        return proc
 
 
 @pytest.fixture(scope="package")

@@ -1,22 +1,52 @@
 """Helm release helpers shared by the cluster tier's chart tests.
 
-What every chart test needs around `helm install`: values arguments, the release's
-history, the objects its manifest names, and a wait until they are all gone.
+What every chart test needs around `helm install`: the pinned helm pointed at the
+cluster, values arguments, the release's history, the objects its manifest names, and
+a wait until they are all gone. Shared by the cluster and pods tiers.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from kubernetes import client, dynamic
 from kubernetes.client.exceptions import ApiException
 
+from tests.support.tools import tool
+
 from .kube import Kube, wait_for
 
 RELEASE = "llm"
 GONE_TIMEOUT_S = 60
+HELM_TIMEOUT_S = 180
+
+
+@dataclass(frozen=True)
+class Helm:
+    """The pinned helm, pointed at the cluster under test, with a private helm home."""
+
+    kubeconfig: Path
+    home: Path
+
+    def __call__(self, *args: str | Path, check: bool = True, timeout: float = HELM_TIMEOUT_S) -> subprocess.CompletedProcess:
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "HELM_CONFIG_HOME": str(self.home / "config"),
+            "HELM_CACHE_HOME": str(self.home / "cache"),
+            "HELM_DATA_HOME": str(self.home / "data"),
+        }
+        cmd = [tool("helm"), *map(str, args), "--kubeconfig", str(self.kubeconfig)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+        if check and proc.returncode != 0:
+            shown = " ".join(map(str, args))
+            raise AssertionError(f"`helm {shown}` failed (exit {proc.returncode}):\n{proc.stderr}")
+        return proc
 
 
 def values_args(*files: Path) -> list[str]:

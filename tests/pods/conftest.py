@@ -18,16 +18,19 @@ from kubernetes import config as kube_config
 
 from tests.cluster.kube import Kube
 from tests.cluster.namespaces import namespace, namespaces  # noqa: F401 - fixtures
+from tests.cluster.releases import Helm
 from tests.support import local_cluster
 from tests.support.tools import tool
 
 # Tools ci/cluster and ci/node run; checked up front so a missing one names `make bootstrap`.
 NODE_TOOLS = (
     "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "ray-operator",
-    "kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "bridge",
+    "kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "bridge", "coredns", "helm",
 )
 
 _startup: dict[str, str | float] = {}
+# What the tier measured (times to ready, to recovery), printed at the end of the run.
+_figures: dict[str, float] = {}
 
 
 @pytest.fixture(scope="package")
@@ -45,7 +48,20 @@ def kube(cluster_dir: Path) -> Kube:
     return Kube(kube_config.new_client_from_config(config_file=str(cluster_dir / "kubeconfig")))
 
 
+@pytest.fixture(scope="package")
+def helm(cluster_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Helm:
+    return Helm(cluster_dir / "kubeconfig", tmp_path_factory.mktemp("helm-home"))
+
+
+@pytest.fixture(scope="package")
+def figures() -> dict[str, float]:
+    """Measurements for the terminal summary: name -> seconds."""
+    return _figures
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     if _startup:
         terminalreporter.section("real node start-up")
         terminalreporter.write_line(f"ci/cluster up + ci/node up took {_startup['seconds']:.1f} s")
+    for name, seconds in sorted(_figures.items()):
+        terminalreporter.write_line(f"{name}: {seconds:.1f} s")

@@ -7,12 +7,17 @@ ci/images built and ci/node imported: nothing is pulled.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+from pathlib import Path
 from typing import Any
 
 from kubernetes import client
 from kubernetes.stream import stream
 
 from tests.cluster.kube import Kube, wait_for
+from tests.support.tools import tool
 
 NODE_NAME = "real-0"
 NODE_LABEL = "llmstack.local/real-node"
@@ -86,3 +91,34 @@ def run_in(kube: Kube, namespace: str, pod: str, command: list[str]) -> str:
     return stream(
         kube.core.connect_get_namespaced_pod_exec, pod, namespace, command=command, stderr=True, stdin=False, stdout=True, tty=False
     )
+
+
+def container_id(pod: client.V1Pod, container: str) -> str:
+    (status,) = [s for s in pod.status.container_statuses if s.name == container]
+    return status.container_id.removeprefix("containerd://")
+
+
+def container_processes(cluster_dir: Path, cid: str) -> dict[int, str]:
+    """PID (on this host) -> command line of every process in a running container, as containerd lists them."""
+    ctr = Path(tool("containerd")).with_name("ctr")
+    socket = cluster_dir / "node" / "containerd" / "containerd.sock"
+    out = subprocess.run(
+        [str(ctr), "--address", str(socket), "-n", "k8s.io", "tasks", "ps", cid], capture_output=True, text=True, check=True
+    ).stdout
+    processes = {}
+    for line in out.splitlines()[1:]:
+        pid = int(line.split()[0])
+        try:
+            processes[pid] = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except FileNotFoundError:
+            continue
+    return processes
+
+
+def sigkill(cluster_dir: Path, pod: client.V1Pod, container: str, command_part: str) -> int:
+    """SIGKILL the one process of the container whose command line contains ``command_part``; its PID."""
+    processes = container_processes(cluster_dir, container_id(pod, container))
+    matches = [pid for pid, cmd in processes.items() if command_part in cmd]
+    assert len(matches) == 1, f"expected one process matching {command_part!r}: {processes}"
+    os.kill(matches[0], signal.SIGKILL)
+    return matches[0]

@@ -27,14 +27,31 @@ def instructions(path: Path) -> list[tuple[str, str]]:
     return out
 
 
+def arg_defaults(ops: list[tuple[str, str]]) -> dict[str, str]:
+    return dict(rest.split("=", 1) for op, rest in ops if op == "ARG" and "=" in rest)
+
+
 @pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.name)
 def test_base_image_is_pinned_to_the_ray_version(path: Path):
     ops = instructions(path)
-    args = dict(rest.split("=", 1) for op, rest in ops if op == "ARG" and "=" in rest)
+    args = arg_defaults(ops)
     assert args["RAY_VERSION"] == versions()["RAY_VERSION"]
-    (base,) = [rest for op, rest in ops if op == "FROM"]
-    assert base.startswith("rayproject/ray")
+    base = [rest for op, rest in ops if op == "FROM"][0].split()[0]
     assert ":${RAY_VERSION}-py311" in base, "base image must be tagged with the pinned Ray version"
+    resolved = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], base)
+    assert resolved.startswith("rayproject/ray"), resolved
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.name)
+def test_later_stages_build_on_earlier_ones(path: Path):
+    """Only the first stage pulls a base; the CPU engine image and serve_app share its layers."""
+    stages: list[str] = []
+    for op, rest in instructions(path):
+        if op == "FROM":
+            words = rest.split()
+            if stages:
+                assert words[0] in stages, f"stage {words} does not build on an earlier stage"
+            stages.append(words[-1] if len(words) == 3 and words[1].upper() == "AS" else words[0])
 
 
 @pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.name)

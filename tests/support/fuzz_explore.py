@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -28,7 +29,7 @@ import httpx
 import schemathesis
 
 from tests.observability_live import exporters
-from tests.support import fuzzing, serving
+from tests.support import fuzzing, processes, serving
 from tests.support.tools import REPO
 
 COMBINATIONS = sum(len(modes) for modes in fuzzing.OPERATIONS.values())
@@ -82,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--cases must be at least {COMBINATIONS} (one per operation and mode)")
     seed = args.seed if args.seed is not None else random.SystemRandom().getrandbits(31)
     print(f"fuzz: seed {seed}, {args.cases} cases", flush=True)
+    signal.signal(signal.SIGTERM, processes.interrupt_on_sigterm)
 
     workdir = Path(tempfile.mkdtemp(prefix="fuzz-"))
     app = serving.start(workdir)

@@ -18,11 +18,15 @@ from typing import Iterator
 
 import pytest
 
+from .processes import interrupt_on_sigterm
 from .tools import REPO
 
 CLUSTER_SCRIPT = REPO / "ci" / "cluster"
 NODE_SCRIPT = REPO / "ci" / "node"
 UP_TIMEOUT_S = 240  # each script allows 120 s per wait; this bounds a whole start
+# ci/node up also imports the serving images into containerd when podman rebuilt them
+# (several GB; minutes on a cold machine, nothing on a warm one).
+NODE_UP_TIMEOUT_S = 900
 DOWN_TIMEOUT_S = 120
 
 
@@ -39,18 +43,13 @@ def component_logs(state: Path, lines: int = 20) -> str:
     return "\n".join(parts)
 
 
-def _sigterm_to_interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
-    # A CI runner's SIGTERM stops the session like Ctrl-C, so the cluster is torn down.
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _up(script: Path, state: Path) -> str:
+def _up(script: Path, state: Path, timeout: float = UP_TIMEOUT_S) -> str:
     name = f"ci/{script.name} up"
     try:
-        up = run_script(script, "up", str(state), timeout=UP_TIMEOUT_S)
+        up = run_script(script, "up", str(state), timeout=timeout)
     except subprocess.TimeoutExpired as e:
         stderr = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else e.stderr or ""
-        pytest.fail(f"{name} did not finish in {UP_TIMEOUT_S}s:\n{stderr}\n{component_logs(state)}")
+        pytest.fail(f"{name} did not finish in {timeout:.0f}s:\n{stderr}\n{component_logs(state)}")
     if up.returncode != 0:
         pytest.fail(f"{name} failed (exit {up.returncode}):\n{up.stderr}\n{component_logs(state)}")
     return up.stderr
@@ -62,12 +61,13 @@ def running(state: Path, real_node: bool, startup: dict[str, str | float]) -> It
 
     ``startup`` receives what the scripts printed and how long they took.
     """
-    previous = signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+    # A CI runner's SIGTERM stops the session like Ctrl-C, so the cluster is torn down.
+    previous = signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     try:
         started = time.monotonic()
         log = _up(CLUSTER_SCRIPT, state)
         if real_node:
-            log += _up(NODE_SCRIPT, state)
+            log += _up(NODE_SCRIPT, state, NODE_UP_TIMEOUT_S)
         startup.update(seconds=time.monotonic() - started, log=log)
         yield state / "kubeconfig"
     finally:

@@ -46,3 +46,12 @@ def stop_group(process: subprocess.Popen, timeout_s: float = 60) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def interrupt_on_sigterm(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+    """A SIGTERM handler: stop like Ctrl-C, so `finally` blocks stop the servers this process started.
+
+    Python's default SIGTERM action ends the process at once, leaving its servers (own
+    sessions, so no group signal reaches them) running with nobody to stop them.
+    """
+    raise KeyboardInterrupt(f"signal {signum}")

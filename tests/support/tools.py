@@ -35,6 +35,7 @@ TOOLS = {
     "containerd": ("containerd", "CONTAINERD_VERSION"),
     "containerd-shim-runc-v2": ("containerd", "CONTAINERD_VERSION"),
     "bridge": ("cni-plugins", "CNI_PLUGINS_VERSION"),
+    "coredns": ("coredns", "COREDNS_VERSION"),
 }
 
 

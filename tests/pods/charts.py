@@ -1,0 +1,154 @@
+"""Installing the charts on the real node and reaching what they serve, as a user would.
+
+A release here runs real containers: the images ci/images built from
+images/serve-app/Dockerfile.cpu, the KubeRay operator's head and worker pods, vLLM on
+CPU. A release that does not come up fails with every pod's status, events and log
+tail, so the failure says which container did what.
+"""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import openai
+from kubernetes import client
+
+from tests.cluster.kube import TEST_NAMESPACE_LABEL, Kube, describe_namespace, wait_for
+from tests.cluster.presets import TINY_CLAIM
+from tests.support.tools import REPO
+
+from .real_node import describe_pod
+
+PRESETS = REPO / "values"
+OVERLAYS = Path(__file__).parent / "values"
+CHARTS = REPO / "charts"
+MODEL_CLAIM = TINY_CLAIM
+
+
+@dataclass(frozen=True)
+class Served:
+    """A release that serves: its namespace and the URL of its OpenAI Service."""
+
+    namespace: str
+    url: str
+
+
+def describe_release(kube: Kube, namespace: str) -> str:
+    """The namespace's pods (status, events, container logs) and warnings, for a failure message."""
+    parts = [describe_namespace(kube, namespace)]
+    for pod in kube.core.list_namespaced_pod(namespace).items:
+        parts.append(f"--- pod {pod.metadata.name}\n{describe_pod(kube, namespace, pod.metadata.name)}")
+    return "\n".join(parts)
+
+
+def rayservice(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
+    return kube.custom.get_namespaced_custom_object("ray.io", "v1", namespace, "rayservices", name)
+
+
+def rayservice_ready(kube: Kube, namespace: str, name: str) -> dict[str, Any] | None:
+    service = rayservice(kube, namespace, name)
+    conditions = service.get("status", {}).get("conditions", [])
+    return service if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions) else None
+
+
+def wait_rayservice_ready(kube: Kube, namespace: str, name: str, timeout_s: float) -> dict[str, Any]:
+    return wait_for(
+        f"RayService {namespace}/{name} Ready", lambda: rayservice_ready(kube, namespace, name), timeout_s,
+        lambda: describe_release(kube, namespace),
+    )
+
+
+def service_url(kube: Kube, namespace: str, name: str) -> str:
+    """The Service's ClusterIP URL: from this host, kube-proxy routes it to the pods."""
+    svc = kube.core.read_namespaced_service(name, namespace)
+    return f"http://{svc.spec.cluster_ip}:{svc.spec.ports[0].port}"
+
+
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/v1/models", timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def openai_client(url: str, api_key: str = "none") -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=api_key, timeout=120, max_retries=0)
+
+
+def streamed_chat(url: str, model: str, prompt: str = "Hello", max_tokens: int = 8) -> tuple[list[str], str | None]:
+    """A streamed chat completion through the official client: (content chunks, finish_reason)."""
+    chunks: list[str] = []
+    finish = None
+    stream = openai_client(url).chat.completions.create(
+        model=model, messages=[{"role": "user", "content": prompt}], max_tokens=max_tokens, stream=True
+    )
+    for event in stream:
+        for choice in event.choices:
+            if choice.delta.content:
+                chunks.append(choice.delta.content)
+            finish = choice.finish_reason or finish
+    return chunks, finish
+
+
+def assert_streams_a_chat(url: str, model: str) -> None:
+    chunks, finish = streamed_chat(url, model, max_tokens=8)
+    assert len(chunks) >= 2, chunks
+    assert finish in ("length", "stop")
+
+
+@contextmanager
+def staged_model(source: Path, name: str) -> Iterator[Path]:
+    """A world-readable copy of the model, as ``<dir>/<name>``, for a hostPath volume of ``<dir>``.
+
+    The model cache is readable by its owner only; the pods run as uid 1000.
+    """
+    parent = Path(tempfile.mkdtemp(prefix="llmstack-models-"))
+    try:
+        parent.chmod(0o755)
+        target = parent / name
+        shutil.copytree(source, target)
+        for path in [target, *target.rglob("*")]:
+            path.chmod(path.stat().st_mode | stat.S_IRGRP | stat.S_IROTH | (stat.S_IXGRP | stat.S_IXOTH if path.is_dir() else 0))
+        yield target
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def create_model_claim(kube: Kube, namespace: str, host_dir: Path) -> None:
+    """The `tiny-models` claim a preset reads the model from, bound to a hostPath PV of ``host_dir``.
+
+    A PV is cluster-scoped, so the restricted profile of the namespace (which forbids
+    hostPath volumes in pods) does not apply to it, exactly as with a cluster admin's
+    pre-provisioned volume. It is labelled with the namespace and deleted with it.
+    """
+    name = f"{namespace}-{MODEL_CLAIM}"
+    kube.core.create_persistent_volume(client.V1PersistentVolume(
+        metadata=client.V1ObjectMeta(name=name, labels={TEST_NAMESPACE_LABEL: namespace}),
+        spec=client.V1PersistentVolumeSpec(
+            capacity={"storage": "1Gi"},
+            access_modes=["ReadOnlyMany"],
+            persistent_volume_reclaim_policy="Retain",
+            storage_class_name="",
+            host_path=client.V1HostPathVolumeSource(path=str(host_dir.parent), type="Directory"),
+            claim_ref=client.V1ObjectReference(namespace=namespace, name=MODEL_CLAIM),
+        ),
+    ))
+    kube.core.create_namespaced_persistent_volume_claim(namespace, client.V1PersistentVolumeClaim(
+        metadata=client.V1ObjectMeta(name=MODEL_CLAIM),
+        spec=client.V1PersistentVolumeClaimSpec(
+            access_modes=["ReadOnlyMany"], storage_class_name="", volume_name=name,
+            resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}),
+        ),
+    ))
+    wait_for(
+        f"claim {namespace}/{MODEL_CLAIM} Bound",
+        lambda: kube.core.read_namespaced_persistent_volume_claim(MODEL_CLAIM, namespace).status.phase == "Bound",
+        30,
+    )

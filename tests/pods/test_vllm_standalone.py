@@ -1,0 +1,110 @@
+"""vllm-standalone's CPU preset on the real node: `helm install` ends in a vLLM pod that serves.
+
+The Deployment runs `vllm serve` from the CPU engine image ci/images built (the
+`vllm-cpu` stage of images/serve-app/Dockerfile.cpu), reading the tiny model from an
+existing read-only claim, as the preset's header tells users of restricted namespaces
+to do. Its startup and readiness probes decide when the Service gets the pod.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+import pytest
+
+from serve_app.tiny_model import ensure_model
+from tests.cluster.kube import RESTRICTED, Kube, Namespaces, wait_deployment_available, wait_for
+from tests.cluster.presets import EXISTING_CLAIM
+from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args, wait_release_gone
+
+from .charts import (
+    CHARTS, OVERLAYS, PRESETS, Served, assert_streams_a_chat, create_model_claim, describe_release, openai_client,
+    service_url, staged_model, streamed_chat,
+)
+from .real_node import NODE_NAME, sigkill
+
+CHART = CHARTS / "vllm-standalone"
+VALUES = values_args(PRESETS / "vllm-standalone" / "cpu-tiny.yaml", EXISTING_CLAIM, OVERLAYS / "vllm-standalone.yaml")
+MODEL = "tiny-llama"
+DEPLOYMENT = f"{RELEASE}-vllm-standalone-{MODEL}"
+READY_TIMEOUT_S = 300
+RECOVERY_TIMEOUT_S = 300
+
+
+@pytest.fixture(scope="module")
+def served(kube: Kube, namespaces: Namespaces, helm: Helm, figures: dict[str, float]) -> Iterator[Served]:
+    """The preset installed, its Deployment available and its Service answering."""
+    namespace = namespaces.create("vllm-standalone", RESTRICTED)
+    with staged_model(ensure_model(), MODEL) as model_dir:
+        create_model_claim(kube, namespace, model_dir)
+        started = time.monotonic()
+        helm("install", RELEASE, CHART, "--namespace", namespace, *VALUES)
+        try:
+            wait_deployment_available(kube, namespace, DEPLOYMENT, READY_TIMEOUT_S)
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{describe_release(kube, namespace)}") from None
+        figures["vllm-standalone: helm install to Deployment available"] = time.monotonic() - started
+        yield Served(namespace, service_url(kube, namespace, DEPLOYMENT))
+        helm("uninstall", RELEASE, "--namespace", namespace, "--wait", "--timeout", "120s", check=False)
+        namespaces.delete(namespace)
+
+
+def engine_pod(kube: Kube, namespace: str):
+    (pod,) = kube.core.list_namespaced_pod(namespace, label_selector=f"llmstack.io/model={MODEL}").items
+    return pod
+
+
+def engine_status(pod):
+    (status,) = [s for s in pod.status.container_statuses if s.name == "vllm"]
+    return status
+
+
+def chat_answers(url: str) -> bool:
+    try:
+        return bool(streamed_chat(url, MODEL, max_tokens=2)[0])
+    except Exception:  # noqa: BLE001 - any failure means "not yet"
+        return False
+
+
+def test_the_engine_pod_runs_on_the_real_node(kube: Kube, served: Served):
+    pod = engine_pod(kube, served.namespace)
+    assert pod.spec.node_name == NODE_NAME
+    (engine,) = [s for s in pod.status.container_statuses if s.name == "vllm"]
+    assert engine.ready and engine.state.running and engine.restart_count == 0, engine
+
+
+def test_the_service_lists_the_served_model_name(served: Served):
+    assert [m.id for m in openai_client(served.url).models.list().data] == [MODEL]
+
+
+def test_a_streamed_chat_completion_arrives_in_chunks(served: Served):
+    assert_streams_a_chat(served.url, MODEL)
+
+
+def test_helm_test_passes_against_the_running_release(helm: Helm, served: Served):
+    result = helm("test", RELEASE, "--namespace", served.namespace, "--timeout", "300s", "--logs", timeout=360)
+    assert "OK: 1 model(s) answered" in result.stdout, result.stdout
+
+
+def test_a_killed_engine_core_is_restarted_and_serves_again(kube: Kube, cluster_dir, served: Served, figures: dict[str, float]):
+    """SIGKILL of vLLM's engine process (not the API server): the container is restarted and the Service serves again."""
+    pod = engine_pod(kube, served.namespace)
+    restarts = engine_status(pod).restart_count
+    killed_at = time.monotonic()
+    sigkill(cluster_dir, pod, "vllm", "EngineCore")
+    wait_for(
+        "the engine container to restart", lambda: engine_status(engine_pod(kube, served.namespace)).restart_count > restarts,
+        RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace),
+    )
+    wait_for("the Service to answer a chat again", lambda: chat_answers(served.url), RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace))
+    figures["vllm-standalone: engine SIGKILL to serving again"] = time.monotonic() - killed_at
+
+
+def test_uninstall_leaves_nothing_the_chart_created(kube: Kube, helm: Helm, served: Served):
+    installed = manifest_objects(helm, served.namespace)
+    helm("uninstall", RELEASE, "--namespace", served.namespace, "--wait", "--timeout", "120s")
+    wait_release_gone(kube, served.namespace, installed)
+    # The claim the user made stays; nothing else is left in the namespace.
+    assert [c.metadata.name for c in kube.core.list_namespaced_persistent_volume_claim(served.namespace).items] == ["tiny-models"]
+    assert kube.core.list_namespaced_pod(served.namespace).items == []
