@@ -34,10 +34,12 @@ MODEL_CLAIM = TINY_CLAIM
 
 @dataclass(frozen=True)
 class Served:
-    """A release that serves: its namespace and the URL of its OpenAI Service."""
+    """A release that serves: its namespace, the URL of its OpenAI Service, and whether the
+    first pod its Service routed to answered a chat at that very moment."""
 
     namespace: str
     url: str
+    answered_when_first_ready: bool
 
 
 def describe_release(kube: Kube, namespace: str) -> str:
@@ -69,6 +71,29 @@ def service_url(kube: Kube, namespace: str, name: str) -> str:
     """The Service's ClusterIP URL: from this host, kube-proxy routes it to the pods."""
     svc = kube.core.read_namespaced_service(name, namespace)
     return f"http://{svc.spec.cluster_ip}:{svc.spec.ports[0].port}"
+
+
+def first_ready_endpoint(kube: Kube, namespace: str, service: str, timeout_s: float) -> str:
+    """The URL (pod IP and port) of the Service's first endpoint marked ready, caught as it turns ready."""
+    discovery = client.DiscoveryV1Api(kube.api)
+
+    def ready() -> str | None:
+        slices = discovery.list_namespaced_endpoint_slice(namespace, label_selector=f"kubernetes.io/service-name={service}").items
+        for piece in slices:
+            for endpoint in piece.endpoints or []:
+                if endpoint.conditions.ready and piece.ports:
+                    return f"http://{endpoint.addresses[0]}:{piece.ports[0].port}"
+        return None
+
+    return wait_for(f"a ready endpoint of Service {namespace}/{service}", ready, timeout_s, lambda: describe_release(kube, namespace))
+
+
+def chat_answers(url: str, model: str) -> bool:
+    """One short streamed chat, no retry: did text come back?"""
+    try:
+        return bool(streamed_chat(url, model, max_tokens=2)[0])
+    except (openai.OpenAIError, httpx.HTTPError):
+        return False
 
 
 def answers(url: str) -> bool:

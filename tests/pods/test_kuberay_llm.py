@@ -19,14 +19,15 @@ from tests.cluster.kube import RESTRICTED, Kube, Namespaces, wait_for
 from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args, wait_release_gone
 
 from .charts import (
-    CHARTS, OVERLAYS, PRESETS, Served, answers, assert_streams_a_chat, describe_release, openai_client, service_url,
-    wait_rayservice_ready,
+    CHARTS, OVERLAYS, PRESETS, Served, answers, assert_streams_a_chat, chat_answers, describe_release, first_ready_endpoint,
+    openai_client, service_url, wait_rayservice_ready,
 )
 from .real_node import NODE_NAME
 
 CHART = CHARTS / "kuberay-llm"
 VALUES = values_args(PRESETS / "kuberay-llm" / "cpu-tiny.yaml", OVERLAYS / "kuberay-llm.yaml")
 MODEL = "tiny-llama"
+SERVICE = f"{RELEASE}-kuberay-llm-openai"
 # Head start, worker start, Serve deploy and the engine loading the model, on 2 CPUs.
 READY_TIMEOUT_S = 600
 
@@ -37,11 +38,13 @@ def served(kube: Kube, namespaces: Namespaces, helm: Helm, figures: dict[str, fl
     namespace = namespaces.create("kuberay-llm", RESTRICTED)
     started = time.monotonic()
     helm("install", RELEASE, CHART, "--namespace", namespace, *VALUES)
+    endpoint = first_ready_endpoint(kube, namespace, SERVICE, READY_TIMEOUT_S)
+    answered = chat_answers(endpoint, MODEL)
     wait_rayservice_ready(kube, namespace, f"{RELEASE}-kuberay-llm", READY_TIMEOUT_S)
-    url = service_url(kube, namespace, f"{RELEASE}-kuberay-llm-openai")
+    url = service_url(kube, namespace, SERVICE)
     wait_for(f"{url}/v1/models to answer", lambda: answers(url), 120, lambda: describe_release(kube, namespace))
     figures["kuberay-llm: helm install to RayService Ready and serving"] = time.monotonic() - started
-    yield Served(namespace, url)
+    yield Served(namespace, url, answered)
     helm("uninstall", RELEASE, "--namespace", namespace, "--wait", "--timeout", "120s", check=False)
     namespaces.delete(namespace)
 
@@ -61,6 +64,11 @@ def test_the_head_runs_the_autoscaler_sidecar_against_the_api_server(kube: Kube,
     (head,) = kube.core.list_namespaced_pod(served.namespace, label_selector="ray.io/node-type=head").items
     (sidecar,) = [s for s in head.status.container_statuses if s.name == "autoscaler"]
     assert sidecar.ready and sidecar.restart_count == 0, sidecar
+
+
+def test_the_service_gets_a_pod_only_once_the_model_answers(served: Served):
+    """The chart's Service selects pods whose Serve proxy KubeRay marked ready; the first one it routes to answers a chat at once."""
+    assert served.answered_when_first_ready
 
 
 def test_the_openai_service_lists_the_model(served: Served):

@@ -19,8 +19,8 @@ from tests.cluster.presets import EXISTING_CLAIM
 from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args, wait_release_gone
 
 from .charts import (
-    CHARTS, OVERLAYS, PRESETS, Served, assert_streams_a_chat, create_model_claim, describe_release, openai_client,
-    service_url, staged_model, streamed_chat,
+    CHARTS, OVERLAYS, PRESETS, Served, assert_streams_a_chat, chat_answers, create_model_claim, describe_release,
+    first_ready_endpoint, openai_client, service_url, staged_model,
 )
 from .real_node import NODE_NAME, sigkill
 
@@ -40,12 +40,14 @@ def served(kube: Kube, namespaces: Namespaces, helm: Helm, figures: dict[str, fl
         create_model_claim(kube, namespace, model_dir)
         started = time.monotonic()
         helm("install", RELEASE, CHART, "--namespace", namespace, *VALUES)
+        endpoint = first_ready_endpoint(kube, namespace, DEPLOYMENT, READY_TIMEOUT_S)
+        answered = chat_answers(endpoint, MODEL)
         try:
             wait_deployment_available(kube, namespace, DEPLOYMENT, READY_TIMEOUT_S)
         except AssertionError as e:
             raise AssertionError(f"{e}\n{describe_release(kube, namespace)}") from None
         figures["vllm-standalone: helm install to Deployment available"] = time.monotonic() - started
-        yield Served(namespace, service_url(kube, namespace, DEPLOYMENT))
+        yield Served(namespace, service_url(kube, namespace, DEPLOYMENT), answered)
         helm("uninstall", RELEASE, "--namespace", namespace, "--wait", "--timeout", "120s", check=False)
         namespaces.delete(namespace)
 
@@ -60,18 +62,16 @@ def engine_status(pod):
     return status
 
 
-def chat_answers(url: str) -> bool:
-    try:
-        return bool(streamed_chat(url, MODEL, max_tokens=2)[0])
-    except Exception:  # noqa: BLE001 - any failure means "not yet"
-        return False
-
-
 def test_the_engine_pod_runs_on_the_real_node(kube: Kube, served: Served):
     pod = engine_pod(kube, served.namespace)
     assert pod.spec.node_name == NODE_NAME
     (engine,) = [s for s in pod.status.container_statuses if s.name == "vllm"]
     assert engine.ready and engine.state.running and engine.restart_count == 0, engine
+
+
+def test_the_pod_turns_ready_only_once_the_model_answers(served: Served):
+    """The startup and readiness probes hold the pod out of the Service until vLLM serves: the first ready endpoint answers a chat at once."""
+    assert served.answered_when_first_ready
 
 
 def test_the_service_lists_the_served_model_name(served: Served):
@@ -97,7 +97,7 @@ def test_a_killed_engine_core_is_restarted_and_serves_again(kube: Kube, cluster_
         "the engine container to restart", lambda: engine_status(engine_pod(kube, served.namespace)).restart_count > restarts,
         RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace),
     )
-    wait_for("the Service to answer a chat again", lambda: chat_answers(served.url), RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace))
+    wait_for("the Service to answer a chat again", lambda: chat_answers(served.url, MODEL), RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace))
     figures["vllm-standalone: engine SIGKILL to serving again"] = time.monotonic() - killed_at
 
 
