@@ -1,6 +1,7 @@
 # Process and package helpers shared by ci/cluster, ci/node and ci/images. Source it
-# after ci/lib.sh; do not run it. The caller sets STATE (the directory holding run/NAME.pid, whose path every
-# started command line names) and LOGS (where NAME.log goes, prefixed by LOG_PREFIX).
+# after ci/lib.sh; do not run it. The caller sets STATE (the directory holding
+# run/NAME.pid, whose path every started command line names) and LOGS (where NAME.log
+# goes, prefixed by LOG_PREFIX).
 
 # free_ports N: N distinct free TCP ports on 127.0.0.1, space separated.
 free_ports() {

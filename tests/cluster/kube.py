@@ -139,13 +139,14 @@ def describe_namespace(kube: Kube, namespace: str) -> str:
     return "\n".join(lines[-40:]) or f"(namespace {namespace} is empty)"
 
 
-def bind_pending_claims(kube: Kube, namespace: str) -> list[str]:
+def bind_pending_claims(kube: Kube, namespace: str, host_path: str | None = None) -> list[str]:
     """Give every Pending PersistentVolumeClaim in ``namespace`` a static PV bound to it.
 
     The simulated cluster has no storage provisioner, so a claim would stay Pending
     and its pod unschedulable. A PersistentVolume pre-bound through ``claimRef`` lets
     the real PV controller bind the claim exactly as it would bind a provisioned
-    volume. The PVs are labelled with the namespace and deleted with it.
+    volume. The PVs are labelled with the namespace and deleted with it. Their hostPath
+    is a placeholder unless ``host_path`` names a real directory (on the real node).
     """
     bound = []
     for pvc in kube.core.list_namespaced_persistent_volume_claim(namespace).items:
@@ -159,7 +160,9 @@ def bind_pending_claims(kube: Kube, namespace: str) -> list[str]:
                 access_modes=pvc.spec.access_modes,
                 persistent_volume_reclaim_policy="Retain",
                 storage_class_name=pvc.spec.storage_class_name or "",
-                host_path=client.V1HostPathVolumeSource(path=f"/fake-volumes/{name}"),
+                host_path=client.V1HostPathVolumeSource(path=f"/fake-volumes/{name}")
+                if host_path is None
+                else client.V1HostPathVolumeSource(path=host_path, type="Directory"),
                 claim_ref=client.V1ObjectReference(namespace=namespace, name=pvc.metadata.name),
             ),
         )
@@ -168,8 +171,8 @@ def bind_pending_claims(kube: Kube, namespace: str) -> list[str]:
     return bound
 
 
-def create_bound_claim(kube: Kube, namespace: str, name: str, size: str, access_modes: list[str]) -> None:
-    """An existing, Bound claim (what a user prepares before pointing a chart at it)."""
+def create_bound_claim(kube: Kube, namespace: str, name: str, size: str, access_modes: list[str], host_path: str | None = None) -> None:
+    """An existing, Bound claim (what a user prepares before pointing a chart at it); see bind_pending_claims."""
     pvc = client.V1PersistentVolumeClaim(
         metadata=client.V1ObjectMeta(name=name),
         spec=client.V1PersistentVolumeClaimSpec(
@@ -179,7 +182,7 @@ def create_bound_claim(kube: Kube, namespace: str, name: str, size: str, access_
         ),
     )
     kube.core.create_namespaced_persistent_volume_claim(namespace, pvc)
-    bind_pending_claims(kube, namespace)
+    bind_pending_claims(kube, namespace, host_path)
     wait_for(
         f"claim {namespace}/{name} to be Bound",
         lambda: kube.core.read_namespaced_persistent_volume_claim(name, namespace).status.phase == "Bound",

@@ -20,8 +20,9 @@ import httpx
 import openai
 from kubernetes import client
 
-from tests.cluster.kube import TEST_NAMESPACE_LABEL, Kube, describe_namespace, wait_for
-from tests.cluster.presets import TINY_CLAIM
+from tests.cluster.kube import Kube, create_bound_claim, describe_namespace, wait_for
+from tests.cluster.presets import TINY_CLAIM, TINY_CLAIM_SIZE
+from tests.cluster.rayclusters import rayservice
 from tests.support.tools import REPO
 
 from .real_node import describe_pod
@@ -29,7 +30,6 @@ from .real_node import describe_pod
 PRESETS = REPO / "values"
 OVERLAYS = Path(__file__).parent / "values"
 CHARTS = REPO / "charts"
-MODEL_CLAIM = TINY_CLAIM
 
 
 @dataclass(frozen=True)
@@ -50,19 +50,16 @@ def describe_release(kube: Kube, namespace: str) -> str:
     return "\n".join(parts)
 
 
-def rayservice(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
-    return kube.custom.get_namespaced_custom_object("ray.io", "v1", namespace, "rayservices", name)
-
-
-def rayservice_ready(kube: Kube, namespace: str, name: str) -> dict[str, Any] | None:
-    service = rayservice(kube, namespace, name)
+def rayservice_ready(kube: Kube, namespace: str) -> dict[str, Any] | None:
+    service = rayservice(kube, namespace)
     conditions = service.get("status", {}).get("conditions", [])
     return service if any(c["type"] == "Ready" and c["status"] == "True" for c in conditions) else None
 
 
-def wait_rayservice_ready(kube: Kube, namespace: str, name: str, timeout_s: float) -> dict[str, Any]:
+def wait_rayservice_ready(kube: Kube, namespace: str, timeout_s: float) -> dict[str, Any]:
+    """The kuberay-llm release's RayService (tests.cluster.rayclusters) with its Ready condition true."""
     return wait_for(
-        f"RayService {namespace}/{name} Ready", lambda: rayservice_ready(kube, namespace, name), timeout_s,
+        f"the RayService in {namespace} Ready", lambda: rayservice_ready(kube, namespace), timeout_s,
         lambda: describe_release(kube, namespace),
     )
 
@@ -147,33 +144,10 @@ def staged_model(source: Path, name: str) -> Iterator[Path]:
 
 
 def create_model_claim(kube: Kube, namespace: str, host_dir: Path) -> None:
-    """The `tiny-models` claim a preset reads the model from, bound to a hostPath PV of ``host_dir``.
+    """The claim the cpu-tiny presets read the model from, bound to a hostPath PV of ``host_dir``'s parent.
 
     A PV is cluster-scoped, so the restricted profile of the namespace (which forbids
     hostPath volumes in pods) does not apply to it, exactly as with a cluster admin's
     pre-provisioned volume. It is labelled with the namespace and deleted with it.
     """
-    name = f"{namespace}-{MODEL_CLAIM}"
-    kube.core.create_persistent_volume(client.V1PersistentVolume(
-        metadata=client.V1ObjectMeta(name=name, labels={TEST_NAMESPACE_LABEL: namespace}),
-        spec=client.V1PersistentVolumeSpec(
-            capacity={"storage": "1Gi"},
-            access_modes=["ReadOnlyMany"],
-            persistent_volume_reclaim_policy="Retain",
-            storage_class_name="",
-            host_path=client.V1HostPathVolumeSource(path=str(host_dir.parent), type="Directory"),
-            claim_ref=client.V1ObjectReference(namespace=namespace, name=MODEL_CLAIM),
-        ),
-    ))
-    kube.core.create_namespaced_persistent_volume_claim(namespace, client.V1PersistentVolumeClaim(
-        metadata=client.V1ObjectMeta(name=MODEL_CLAIM),
-        spec=client.V1PersistentVolumeClaimSpec(
-            access_modes=["ReadOnlyMany"], storage_class_name="", volume_name=name,
-            resources=client.V1VolumeResourceRequirements(requests={"storage": "1Gi"}),
-        ),
-    ))
-    wait_for(
-        f"claim {namespace}/{MODEL_CLAIM} Bound",
-        lambda: kube.core.read_namespaced_persistent_volume_claim(MODEL_CLAIM, namespace).status.phase == "Bound",
-        30,
-    )
+    create_bound_claim(kube, namespace, TINY_CLAIM, TINY_CLAIM_SIZE, ["ReadOnlyMany"], host_path=str(host_dir.parent))

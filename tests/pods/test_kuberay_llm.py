@@ -16,6 +16,7 @@ from typing import Iterator
 import pytest
 
 from tests.cluster.kube import RESTRICTED, Kube, Namespaces, wait_for
+from tests.cluster.rayclusters import RAY_GROUP, RAY_VERSION_API
 from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args, wait_release_gone
 
 from .charts import (
@@ -40,7 +41,7 @@ def served(kube: Kube, namespaces: Namespaces, helm: Helm, figures: dict[str, fl
     helm("install", RELEASE, CHART, "--namespace", namespace, *VALUES)
     endpoint = first_ready_endpoint(kube, namespace, SERVICE, READY_TIMEOUT_S)
     answered = chat_answers(endpoint, MODEL)
-    wait_rayservice_ready(kube, namespace, f"{RELEASE}-kuberay-llm", READY_TIMEOUT_S)
+    wait_rayservice_ready(kube, namespace, READY_TIMEOUT_S)
     url = service_url(kube, namespace, SERVICE)
     wait_for(f"{url}/v1/models to answer", lambda: answers(url), 120, lambda: describe_release(kube, namespace))
     figures["kuberay-llm: helm install to RayService Ready and serving"] = time.monotonic() - started
@@ -94,6 +95,6 @@ def test_uninstall_leaves_no_pod_or_secret_behind(kube: Kube, helm: Helm, served
         "the Ray pods to be deleted", lambda: not kube.core.list_namespaced_pod(served.namespace).items, 120,
         lambda: describe_release(kube, served.namespace),
     )
-    assert kube.custom.list_namespaced_custom_object("ray.io", "v1", served.namespace, "rayclusters")["items"] == []
+    assert kube.custom.list_namespaced_custom_object(RAY_GROUP, RAY_VERSION_API, served.namespace, "rayclusters")["items"] == []
     assert [s.metadata.name for s in kube.core.list_namespaced_secret(served.namespace).items] == []
     assert kube.core.list_namespaced_persistent_volume_claim(served.namespace).items == []

@@ -65,7 +65,7 @@ def engine_status(pod):
 def test_the_engine_pod_runs_on_the_real_node(kube: Kube, served: Served):
     pod = engine_pod(kube, served.namespace)
     assert pod.spec.node_name == NODE_NAME
-    (engine,) = [s for s in pod.status.container_statuses if s.name == "vllm"]
+    engine = engine_status(pod)
     assert engine.ready and engine.state.running and engine.restart_count == 0, engine
 
 
