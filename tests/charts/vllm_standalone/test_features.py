@@ -238,6 +238,17 @@ def test_cpu_variant_uses_the_cpu_image_and_requests_no_gpu() -> None:
     assert env(container)["VLLM_CPU_KVCACHE_SPACE"]["value"] == "2"
 
 
+def test_cpu_engines_leave_thread_placement_to_the_kernel_by_default() -> None:
+    """vLLM's `auto` would pin every replica on a node to the same cores."""
+    assert env(engine(render(image={"variant": "cpu"})))["VLLM_CPU_OMP_THREADS_BIND"]["value"] == "nobind"
+    pinned = engine(render(image={"variant": "cpu"}, defaults={"cpuThreadsBind": "0-3"}))
+    assert env(pinned)["VLLM_CPU_OMP_THREADS_BIND"]["value"] == "0-3"
+
+
+def test_gpu_engines_get_no_cpu_thread_binding() -> None:
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in env(engine(render()))
+
+
 def test_scheduling_fields_reach_the_pod() -> None:
     spec = pod_spec(render(defaults={
         "nodeSelector": {"nvidia.com/gpu.product": "NVIDIA-L4"},
