@@ -25,7 +25,7 @@ from tests.support.tools import tool
 # Tools ci/cluster and ci/node run; checked up front so a missing one names `make bootstrap`.
 NODE_TOOLS = (
     "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "ray-operator",
-    "kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "bridge", "coredns", "helm",
+    "kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "bridge", "coredns", "kube-router", "helm",
 )
 
 _startup: dict[str, str | float] = {}

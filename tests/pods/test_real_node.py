@@ -119,9 +119,13 @@ def test_pods_have_no_route_off_the_machine(kube: Kube, web: tuple[str, str]):
     assert "default" not in routes, routes
 
 
-def test_nothing_is_masqueraded_to_an_outside_interface():
+def iptables_rules(table: str) -> list[str]:
+    return subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True, check=True).stdout.splitlines()
+
+
+def test_nothing_is_masqueraded_to_an_outside_interface(cluster_dir: Path):
     """Only kube-proxy's marked Service traffic is masqueraded, and the CNI bridge does not NAT."""
-    rules = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True, check=True).stdout.splitlines()
+    rules = iptables_rules("nat")
     masquerade = [i for i, r in enumerate(rules) if "MASQUERADE" in r]
     assert masquerade, "expected kube-proxy's KUBE-POSTROUTING rule"
     assert all(rules[i].startswith("-A KUBE-POSTROUTING") for i in masquerade), [rules[i] for i in masquerade]
@@ -129,6 +133,17 @@ def test_nothing_is_masqueraded_to_an_outside_interface():
     # marked is rewritten, and that leaves through the bridge (pods have no other route).
     unmarked_return = rules.index("-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN")
     assert unmarked_return < min(masquerade)
+
+
+def test_the_guard_drops_pod_traffic_bound_for_any_other_interface_first(cluster_dir: Path):
+    """The guard's jumps come first in mangle, ahead of everything the filter table (kube-proxy, kube-router) accepts."""
+    rules = iptables_rules("mangle")
+    jumps = [r for r in rules if r.startswith(("-A FORWARD", "-A POSTROUTING"))]
+    assert "-A FORWARD -j LLMSTACK-NODE-GUARD" in jumps[:1], jumps
+    assert "-A POSTROUTING -j LLMSTACK-NODE-GUARD-OUT" in [r for r in jumps if r.startswith("-A POSTROUTING")][:1], jumps
+    assert "-A LLMSTACK-NODE-GUARD -i llmstack0 -j DROP" in rules
+    assert "-A LLMSTACK-NODE-GUARD-OUT -d 10.244.0.0/16 ! -o llmstack0 -j DROP" in rules
+    assert "-A LLMSTACK-NODE-GUARD-OUT -d 10.96.0.0/16 ! -o llmstack0 -j DROP" in rules
 
 
 def test_the_cni_config_neither_masquerades_nor_routes_by_default(cluster_dir: Path):

@@ -28,6 +28,7 @@ README_ROWS = {
     "containerd (real node)": "CONTAINERD_VERSION",
     "CNI plugins (real node)": "CNI_PLUGINS_VERSION",
     "CoreDNS (real node)": "COREDNS_VERSION",
+    "kube-router, firewall only (real node)": "KUBE_ROUTER_VERSION",
     "kind (`make kind-up` only)": "KIND_VERSION",
     "kind node image": "KIND_NODE_IMAGE",
     "prometheus-operator CRDs": "PROMETHEUS_OPERATOR_VERSION",

@@ -36,6 +36,7 @@ TOOLS = {
     "containerd-shim-runc-v2": ("containerd", "CONTAINERD_VERSION"),
     "bridge": ("cni-plugins", "CNI_PLUGINS_VERSION"),
     "coredns": ("coredns", "COREDNS_VERSION"),
+    "kube-router": ("kube-router", "KUBE_ROUTER_VERSION"),
 }
 
 
