@@ -205,9 +205,10 @@ class Namespaces:
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
 
-    def create(self, hint: str, labels: dict[str, str] | None = None) -> str:
+    def create(self, hint: str, labels: dict[str, str] | None = None, exact: bool = False) -> str:
+        """A namespace named ``<hint>-<random>``, or ``hint`` itself with ``exact`` (a name a chart's values refer to)."""
         base = re.sub(r"[^a-z0-9-]+", "-", hint.lower()).strip("-")[:40].rstrip("-")
-        name = f"{base or 't'}-{secrets.token_hex(3)}"
+        name = hint if exact else f"{base or 't'}-{secrets.token_hex(3)}"
         body = client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels={**TEST_LABEL, **(labels or {})}))
         self.kube.core.create_namespace(body)
         return name

@@ -122,3 +122,29 @@ def sigkill(cluster_dir: Path, pod: client.V1Pod, container: str, command_part: 
     assert len(matches) == 1, f"expected one process matching {command_part!r}: {processes}"
     os.kill(matches[0], signal.SIGKILL)
     return matches[0]
+
+
+# Connects and prints "open" or "closed": a refused, reset or timed-out connection is closed.
+_TCP_PROBE = (
+    "import socket, sys\n"
+    "try:\n"
+    "    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()\n"
+    "    print('open')\n"
+    "except OSError:\n"
+    "    print('closed')\n"
+)
+
+
+def create_prober(kube: Kube, namespace: str, name: str = "prober") -> str:
+    """A ready pod on the real node that does nothing but wait to be told what to connect to."""
+    container = restricted_container(name, ["sleep", "infinity"])
+    kube.core.create_namespaced_pod(namespace, pod_on_real_node(name, {"app": name}, [container]))
+    wait_ready(kube, namespace, name)
+    return name
+
+
+def tcp_open_from(kube: Kube, namespace: str, pod: str, host: str, port: int) -> bool:
+    """Whether ``pod`` can open a TCP connection to host:port (3 s timeout)."""
+    out = run_in(kube, namespace, pod, ["python3", "-c", _TCP_PROBE, host, str(port)]).strip()
+    assert out in ("open", "closed"), out
+    return out == "open"

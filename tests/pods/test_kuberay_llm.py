@@ -10,10 +10,14 @@ ClusterIP (kube-proxy), as a client inside the cluster would.
 
 from __future__ import annotations
 
+import socket
 import time
+from pathlib import Path
 from typing import Iterator
 
+import httpx
 import pytest
+import yaml
 
 from tests.cluster.kube import RESTRICTED, Kube, Namespaces, wait_for
 from tests.cluster.rayclusters import RAY_GROUP, RAY_VERSION_API
@@ -23,14 +27,20 @@ from .charts import (
     CHARTS, OVERLAYS, PRESETS, Served, answers, assert_streams_a_chat, chat_answers, describe_release, first_ready_endpoint,
     openai_client, service_url, wait_rayservice_ready,
 )
-from .real_node import NODE_NAME
+from .load import StreamingLoad
+from .real_node import NODE_NAME, container_id, container_processes, create_prober, sigkill, tcp_open_from
 
 CHART = CHARTS / "kuberay-llm"
-VALUES = values_args(PRESETS / "kuberay-llm" / "cpu-tiny.yaml", OVERLAYS / "kuberay-llm.yaml")
+PRESET = PRESETS / "kuberay-llm" / "cpu-tiny.yaml"
+VALUES = values_args(PRESET, OVERLAYS / "kuberay-llm.yaml")
 MODEL = "tiny-llama"
 SERVICE = f"{RELEASE}-kuberay-llm-openai"
 # Head start, worker start, Serve deploy and the engine loading the model, on 2 CPUs.
 READY_TIMEOUT_S = 600
+# A replacement replica: placement, the LLMServer actor, the engine loading the model.
+RECOVERY_TIMEOUT_S = 300
+# The model setting `helm upgrade` changes under load: the preset's context window, 2048.
+UPGRADED_MAX_MODEL_LEN = 1024
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +94,129 @@ def test_a_streamed_chat_completion_arrives_in_chunks(served: Served):
 def test_helm_test_passes_against_the_running_release(helm: Helm, served: Served):
     result = helm("test", RELEASE, "--namespace", served.namespace, "--timeout", "300s", "--logs", timeout=360)
     assert "all models served: tiny-llama" in result.stdout, result.stdout
+
+
+# Ray's ports the chart's NetworkPolicy opens only between the release's own Ray pods.
+GCS_PORT = 6379
+DASHBOARD_PORT = 8265
+SERVE_PORT = 8000
+# The namespace the chart's default `networkPolicy.serve.namespaces` lets call Serve.
+INGRESS_NAMESPACE = "ingress-nginx"
+
+
+def head_ip(kube: Kube, namespace: str) -> str:
+    (head,) = kube.core.list_namespaced_pod(namespace, label_selector="ray.io/node-type=head").items
+    return head.status.pod_ip
+
+
+def service_ip(served: Served) -> str:
+    return served.url.removeprefix("http://").rsplit(":", 1)[0]
+
+
+@pytest.fixture(scope="module")
+def reach(kube: Kube, namespaces: Namespaces, served: Served) -> Iterator[dict[str, dict[str, bool]]]:
+    """What a pod in another namespace and one in the ingress controller's can open: namespace kind -> target -> open.
+
+    Targets: the head's GCS and dashboard ports (pod IP) and the OpenAI Service's port (ClusterIP).
+    """
+    created = [namespaces.create("outsider", RESTRICTED), namespaces.create(INGRESS_NAMESPACE, RESTRICTED, exact=True)]
+    targets = {"gcs": (head_ip(kube, served.namespace), GCS_PORT), "dashboard": (head_ip(kube, served.namespace), DASHBOARD_PORT),
+               "serve": (service_ip(served), SERVE_PORT)}
+    result = {}
+    for kind, namespace in zip(("outsider", "ingress"), created):
+        prober = create_prober(kube, namespace)
+        result[kind] = {name: tcp_open_from(kube, namespace, prober, *target) for name, target in targets.items()}
+    yield result
+    for namespace in created:
+        namespaces.delete(namespace)
+
+
+def test_ray_gcs_and_dashboard_listen_for_the_node(kube: Kube, served: Served):
+    """The ports the policy closes are open from the node itself (kubelet probes, the operator's proxy): a closed port below is the policy's doing."""
+    for port in (GCS_PORT, DASHBOARD_PORT):
+        with socket.create_connection((head_ip(kube, served.namespace), port), timeout=3):
+            pass
+
+
+def test_a_pod_in_another_namespace_reaches_neither_ray_nor_serve(reach: dict[str, dict[str, bool]]):
+    assert reach["outsider"] == {"gcs": False, "dashboard": False, "serve": False}
+
+
+def test_the_ingress_controller_namespace_reaches_serve_and_nothing_else(reach: dict[str, dict[str, bool]]):
+    assert reach["ingress"] == {"gcs": False, "dashboard": False, "serve": True}
+
+
+def worker_pod(kube: Kube, namespace: str):
+    (pod,) = kube.core.list_namespaced_pod(namespace, label_selector="ray.io/node-type=worker").items
+    return pod
+
+
+def engine_pids(cluster_dir: Path, pod) -> set[int]:
+    processes = container_processes(cluster_dir, container_id(pod, "ray-worker"))
+    return {pid for pid, cmd in processes.items() if "EngineCore" in cmd}
+
+
+def test_a_killed_engine_core_is_replaced_by_serve_and_serves_again(kube: Kube, cluster_dir: Path, served: Served, figures: dict[str, float]):
+    """SIGKILL of vLLM's engine process in the worker: Serve's health check fails, Serve replaces the replica, the pod itself is not restarted."""
+    pod = worker_pod(kube, served.namespace)
+    restarts = sum(s.restart_count for s in pod.status.container_statuses)
+    killed_at = time.monotonic()
+    killed = sigkill(cluster_dir, pod, "ray-worker", "EngineCore")
+    wait_for(
+        "a new engine process in the worker", lambda: engine_pids(cluster_dir, pod) - {killed}, RECOVERY_TIMEOUT_S,
+        lambda: describe_release(kube, served.namespace),
+    )
+    wait_for("the Service to answer a chat again", lambda: chat_answers(served.url, MODEL), RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace))
+    figures["kuberay-llm: engine SIGKILL to serving again"] = time.monotonic() - killed_at
+    pod = worker_pod(kube, served.namespace)
+    assert sum(s.restart_count for s in pod.status.container_statuses) == restarts, pod.status.container_statuses
+
+
+def upgraded_values(directory: Path) -> Path:
+    """The preset's models with the first one's context window changed (a list is replaced whole by a later values file)."""
+    models = yaml.safe_load(PRESET.read_text())["models"]
+    models[0]["engine"]["maxModelLen"] = UPGRADED_MAX_MODEL_LEN
+    path = directory / "upgrade.yaml"
+    path.write_text(yaml.safe_dump({"models": models}))
+    return path
+
+
+def served_context_length(url: str) -> int | None:
+    try:
+        (card,) = httpx.get(f"{url}/v1/models", timeout=10).json()["data"]
+    except httpx.HTTPError:
+        return None
+    return card["metadata"]["max_request_context_length"]
+
+
+def test_helm_upgrade_of_a_model_setting_under_streaming_load_fails_no_request(
+    kube: Kube, cluster_dir: Path, helm: Helm, served: Served, figures: dict[str, float], tmp_path: Path
+):
+    """A changed context window updates serveConfigV2 in place: Serve starts the new replicas beside the old ones, then drains them, while two clients stream."""
+    (cluster,) = kube.custom.list_namespaced_custom_object(RAY_GROUP, RAY_VERSION_API, served.namespace, "rayclusters")["items"]
+    pod = worker_pod(kube, served.namespace)
+    before = engine_pids(cluster_dir, pod)
+    with StreamingLoad(served.url, MODEL) as load:
+        load.wait_served(4)
+        started = time.monotonic()
+        helm("upgrade", RELEASE, CHART, "--namespace", served.namespace, *VALUES, "--values", str(upgraded_values(tmp_path)))
+        wait_for(
+            "the new context window to be served", lambda: served_context_length(served.url) == UPGRADED_MAX_MODEL_LEN, RECOVERY_TIMEOUT_S,
+            lambda: describe_release(kube, served.namespace),
+        )
+        wait_for(
+            "the old engine to be stopped and one new engine to run",
+            lambda: (now := engine_pids(cluster_dir, pod)) and len(now) == 1 and not now & before, RECOVERY_TIMEOUT_S,
+            lambda: describe_release(kube, served.namespace),
+        )
+        rolled = time.monotonic()
+        load.wait_served(load.served() + 4)
+    figures["kuberay-llm: helm upgrade of serveConfigV2 under load"] = rolled - started
+    assert load.failures == [], load.failures
+    assert load.served_between(started, rolled) >= 10, load.outcomes
+    # In place: the same RayCluster serves (no new cluster was needed for a Serve config change).
+    (after,) = kube.custom.list_namespaced_custom_object(RAY_GROUP, RAY_VERSION_API, served.namespace, "rayclusters")["items"]
+    assert after["metadata"]["uid"] == cluster["metadata"]["uid"]
 
 
 def test_uninstall_leaves_no_pod_or_secret_behind(kube: Kube, helm: Helm, served: Served):

@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from typing import Iterator
 
+import httpx
 import pytest
 
 from serve_app.tiny_model import ensure_model
-from tests.cluster.kube import RESTRICTED, Kube, Namespaces, wait_deployment_available, wait_for
+from tests.cluster.kube import RESTRICTED, Kube, Namespaces, deployment_available, wait_deployment_available, wait_for
 from tests.cluster.presets import EXISTING_CLAIM
 from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args, wait_release_gone
 
@@ -22,6 +23,7 @@ from .charts import (
     CHARTS, OVERLAYS, PRESETS, Served, assert_streams_a_chat, chat_answers, create_model_claim, describe_release,
     first_ready_endpoint, openai_client, service_url, staged_model,
 )
+from .load import StreamingLoad
 from .real_node import NODE_NAME, sigkill
 
 CHART = CHARTS / "vllm-standalone"
@@ -30,6 +32,8 @@ MODEL = "tiny-llama"
 DEPLOYMENT = f"{RELEASE}-vllm-standalone-{MODEL}"
 READY_TIMEOUT_S = 300
 RECOVERY_TIMEOUT_S = 300
+# The model setting `helm upgrade` changes under load: the preset's context window, 512.
+UPGRADED_MAX_MODEL_LEN = 384
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +103,36 @@ def test_a_killed_engine_core_is_restarted_and_serves_again(kube: Kube, cluster_
     )
     wait_for("the Service to answer a chat again", lambda: chat_answers(served.url, MODEL), RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace))
     figures["vllm-standalone: engine SIGKILL to serving again"] = time.monotonic() - killed_at
+
+
+def served_max_model_len(url: str) -> int:
+    (card,) = httpx.get(f"{url}/v1/models", timeout=10).json()["data"]
+    return card["max_model_len"]
+
+
+def test_helm_upgrade_of_a_model_setting_under_streaming_load_fails_no_request(
+    kube: Kube, helm: Helm, served: Served, figures: dict[str, float]
+):
+    """A changed context window rolls the Deployment (a surge pod, then the old one drains through its preStop) while two clients stream."""
+    (old_pod,) = [p.metadata.name for p in kube.core.list_namespaced_pod(served.namespace, label_selector=f"llmstack.io/model={MODEL}").items]
+    with StreamingLoad(served.url, MODEL) as load:
+        load.wait_served(4)
+        started = time.monotonic()
+        helm("upgrade", RELEASE, CHART, "--namespace", served.namespace, *VALUES, "--set", f"defaults.engine.maxModelLen={UPGRADED_MAX_MODEL_LEN}")
+        wait_for(
+            "the rollout to finish", lambda: deployment_available(kube, served.namespace, DEPLOYMENT), READY_TIMEOUT_S,
+            lambda: describe_release(kube, served.namespace),
+        )
+        wait_for(
+            f"the old pod {old_pod} to be gone", lambda: old_pod not in [p.metadata.name for p in kube.core.list_namespaced_pod(served.namespace).items],
+            RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace),
+        )
+        rolled = time.monotonic()
+        load.wait_served(load.served() + 4)
+    figures["vllm-standalone: helm upgrade rollout under load"] = rolled - started
+    assert load.failures == [], load.failures
+    assert load.served_between(started, rolled) >= 10, load.outcomes
+    assert served_max_model_len(served.url) == UPGRADED_MAX_MODEL_LEN
 
 
 def test_uninstall_leaves_nothing_the_chart_created(kube: Kube, helm: Helm, served: Served):
