@@ -209,6 +209,23 @@ preStop pause plus the longest Serve graceful shutdown of the models.
 {{- toJson (dict "groups" $groups) -}}
 {{- end -}}
 
+{{/*
+The Ray CPUs of one worker of a (merged) worker group, as KubeRay starts it: rayStartParams
+num-cpus, else the container's CPU limit, else its request, each rounded up to a whole CPU
+("500m" is 1). Empty when none is set (Ray then counts the node's CPUs, unknown here).
+*/}}
+{{- define "kuberay-llm.rayCpus" -}}
+{{- $q := dig "rayStartParams" "num-cpus" "" . | toString -}}
+{{- if not $q -}}
+{{- $q = dig "resources" "limits" "cpu" (dig "resources" "requests" "cpu" "" .) . | toString -}}
+{{- end -}}
+{{- if hasSuffix "m" $q -}}
+{{- divf (trimSuffix "m" $q | float64) 1000.0 | ceil | int -}}
+{{- else if $q -}}
+{{- float64 $q | ceil | int -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Seconds a spot worker needs to drain: spot.preStopSleepSeconds + the largest models[].gracefulShutdownTimeoutS (serve_app's default 120), rounded up. */}}
 {{- define "kuberay-llm.spotDrainSeconds" -}}
 {{- $longest := 0.0 -}}

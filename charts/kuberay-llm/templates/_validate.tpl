@@ -97,6 +97,25 @@ field it is about. All failures are reported together, one per line.
 {{- else if not $fits -}}
 {{- $errors = append $errors (printf "%s.engine: tensorParallelSize %d x pipelineParallelSize %d x gpuFraction %v = %v GPUs per replica fit no matching worker group (%s): one group replica offers gpus x numOfHosts GPUs, and the tensorParallelSize x gpuFraction GPUs of a pipeline stage must share one host (span hosts with pipelineParallelSize)" $at $tp $pp $fraction $perReplica (join ", " $matching)) -}}
 {{- end -}}
+{{- else -}}
+{{- /* A CPU replica's LLMServer actor (1 Ray CPU) shares its placement group's first bundle (cpusPerWorker) on one Ray node; with no worker that large, the replica is never placed and the RayService never turns Ready. */ -}}
+{{- $perNode := addf 1.0 (float64 (dig "cpusPerWorker" 1.0 $acc)) -}}
+{{- $offers := list -}}
+{{- $fits := false -}}
+{{- range $groups -}}
+{{- $cpus := include "kuberay-llm.rayCpus" . -}}
+{{- if not $cpus -}}
+{{- $fits = true -}}
+{{- else -}}
+{{- $offers = append $offers (printf "%s: %s" .groupName $cpus) -}}
+{{- if le $perNode (float64 $cpus) -}}
+{{- $fits = true -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $groups (not $fits) -}}
+{{- $errors = append $errors (printf "%s.accelerator.cpusPerWorker: a replica needs 1 Ray CPU for its LLMServer actor plus cpusPerWorker (%v) for the engine on one Ray worker, %v in all, but no worker group's workers have that many (%s; a worker's Ray CPUs are rayStartParams.num-cpus, else its CPU limit, else its request)" $at (float64 (dig "cpusPerWorker" 1.0 $acc)) $perNode (join ", " $offers)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 

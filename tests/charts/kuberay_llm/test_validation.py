@@ -34,6 +34,10 @@ def group(**fields: Any) -> list[dict[str, Any]]:
 CPU = (CPU_SCENARIO,)
 CPU_MODEL = {"kind": "CPU"}
 
+
+def cpu_group(**fields: Any) -> list[dict[str, Any]]:
+    return [{"groupName": "cpu", "gpus": 0, "minReplicas": 1, "maxReplicas": 1, **fields}]
+
 SCHEMA_CASES = [
     Bad("unknown-top-level-key", {"modles": model()}, ("additional properties 'modles'",)),
     Bad("misspelled-engine-field", {"models": model(engine={"tensorParallel": 2})}, ("/models/0/engine", "'tensorParallel'")),
@@ -67,6 +71,19 @@ TEMPLATE_CASES = [
     Bad("cpu-model-on-gpu-image", {"models": model(accelerator=CPU_MODEL)}, ("models[0].accelerator.kind", "image.variant cpu")),
     Bad("gpu-model-on-cpu-image", {"models": model()}, ("models[0].accelerator.kind", "image.variant cpu"), CPU),
     Bad("gpus-on-cpu-image", {"workerGroups": group(gpus=1)}, ("workerGroups[0].gpus",), CPU),
+    Bad(
+        "cpu-replica-fits-no-worker",
+        {"workerGroups": cpu_group(resources={"requests": {"cpu": "1"}})},
+        ("models[0].accelerator.cpusPerWorker", "2 in all", "cpu: 1"),
+        CPU,
+    ),
+    Bad(
+        "cpu-replica-fits-no-worker-by-num-cpus",
+        {"workerGroups": cpu_group(resources={"requests": {"cpu": "8"}}, rayStartParams={"num-cpus": "2"}), "models": [{"id": "m", "accelerator": {"kind": "CPU", "cpusPerWorker": 2}}]},
+        ("models[0].accelerator.cpusPerWorker", "3 in all", "cpu: 2"),
+        CPU,
+    ),
+    Bad("cpu-replica-on-a-millicpu-worker", {"workerGroups": cpu_group(resources={"limits": {"cpu": "800m"}})}, ("models[0].accelerator.cpusPerWorker", "cpu: 1"), CPU),
     Bad("replica-exceeds-group-gpus", {"models": model(engine={"tensorParallelSize": 2})}, ("models[0].engine", "tensorParallelSize 2")),
     Bad(
         "tensor-parallel-across-hosts",
@@ -125,6 +142,21 @@ def test_every_base_of_the_matrix_renders(base: tuple[Path, ...]) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_values_fail_naming_the_field(case: Bad) -> None:
     chart_checks.assert_rejected(CHART, case.set_json, case.expected, case.base, release=RELEASE, namespace=NAMESPACE)
+
+
+@pytest.mark.parametrize(
+    "workers",
+    [
+        cpu_group(resources={"requests": {"cpu": "2"}}),
+        cpu_group(resources={"requests": {"cpu": "1"}}, rayStartParams={"num-cpus": "2"}),
+        cpu_group(resources={"requests": {"cpu": "1"}, "limits": {"cpu": "1200m"}}),
+        cpu_group(resources={"requests": {"memory": "4Gi"}}),
+    ],
+    ids=["request-2", "num-cpus-over-a-smaller-request", "limit-rounded-up", "no-cpu-set"],
+)
+def test_a_cpu_replica_renders_on_a_worker_with_two_ray_cpus_or_an_unknown_count(workers: list[dict[str, Any]]) -> None:
+    """KubeRay gives a worker num-cpus, else its CPU limit, else its request, rounded up; with none, Ray counts the node's."""
+    render(CPU, set_json={"workerGroups": workers})
 
 
 def test_cross_field_errors_are_reported_together() -> None:
