@@ -313,6 +313,9 @@ llmstack.io/model: {{ . }}
 {{- if gt (len $resourceName) 63 -}}
 {{- fail (printf "%s: models[].name: resource name %q is longer than 63 characters; shorten the model name or set fullnameOverride" $at $resourceName) -}}
 {{- end -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $resourceName) -}}
+{{- fail (printf "%s: fullnameOverride: the Deployment and Service name %q must be a DNS-1035 label (lowercase letters, digits and '-', starting with a letter; a release name with dots or a leading digit cannot name a Service); set fullnameOverride or rename the release" $at $resourceName) -}}
+{{- end -}}
 {{- /* GPUs */ -}}
 {{- $tpPp := mul $m.engine.tensorParallelSize $m.engine.pipelineParallelSize -}}
 {{- if ne (toString $m.gpu.count) "auto" -}}

@@ -107,6 +107,16 @@ def test_bad_values_fail_naming_the_field(values: dict[str, Any], expected: tupl
     chart_checks.assert_rejected(CHART, values, expected)
 
 
+@pytest.mark.parametrize("release", ["team.llm", "1st"])
+def test_a_release_name_that_cannot_name_a_service_fails_naming_fullname_override(release: str) -> None:
+    """Helm accepts dotted release names and a leading digit; a Service name (DNS-1035) does not."""
+    chart_checks.assert_rejected(CHART, {}, ("fullnameOverride", "DNS-1035", f"{release}-vllm-standalone"), release=release)
+
+
+def test_a_fullname_override_rescues_such_a_release_name() -> None:
+    helm.template(CHART, [], {"fullnameOverride": "team-llm"}, release="team.llm")
+
+
 def test_negative_matrix_is_large() -> None:
     assert len(BAD_VALUES) >= 20
 
