@@ -22,9 +22,18 @@ Named templates of the observability chart. Component helpers take
 {{- end -}}
 {{- end -}}
 
-{{/* Name of one component's object: <fullname>-<component>, at most 63 characters; args: dict ctx, component. */}}
+{{/*
+Name of one component's object: <fullname>-<component>; args: dict ctx, component.
+Beyond 63 characters it keeps the first 54 and appends 8 hex digits of the full name's
+hash: plain truncation gave two dashboards one name, and one silently replaced the
+other. Names stay valid, unique and stable for any release name Helm accepts.
+*/}}
 {{- define "observability.componentName" -}}
-{{- printf "%s-%s" (include "observability.fullname" .ctx) .component | trunc 63 | trimSuffix "-" -}}
+{{- $name := printf "%s-%s" (include "observability.fullname" .ctx) .component -}}
+{{- if gt (len $name) 63 -}}
+{{- $name = printf "%s-%s" ($name | trunc 54 | trimSuffix "-" | trimSuffix ".") ($name | sha256sum | trunc 8) -}}
+{{- end -}}
+{{- $name -}}
 {{- end -}}
 
 {{/* Chart name and version, the value of the helm.sh/chart label. */}}

@@ -3,6 +3,7 @@ the rendered objects."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -354,3 +355,26 @@ def test_prometheus_adapter_configmap_namespace() -> None:
 def test_autoscaling_configmaps_can_be_turned_off(key: str, suffix: str) -> None:
     names = [d["metadata"]["name"] for d in render(**{f"autoscaling.{key}.enabled": False}).of_kind("ConfigMap")]
     assert f"test-observability-{suffix}" not in names
+
+
+# Everything the chart can render at once (dashboards and autoscaling objects included).
+EVERYTHING = {"dashboards": {"enabled": True}, "scrape": {"dcgm": {"enabled": True}}}
+
+
+@pytest.mark.parametrize("release", ["obs", "r" * 53, "team.monitoring." + "x" * 37], ids=["short", "longest-helm-allows", "dotted-long"])
+def test_object_names_are_valid_and_unique_for_any_release_name(release: str) -> None:
+    """Names past 63 characters end in a hash of the full name: plain truncation gave two dashboards one name."""
+    rendered = helm.template(CHART, set_json=EVERYTHING, release=release)
+    by_kind: dict[str, list[str]] = {}
+    for doc in rendered.docs:
+        by_kind.setdefault(doc["kind"], []).append(doc["metadata"]["name"])
+    assert by_kind.get("ConfigMap"), by_kind
+    for kind, names in by_kind.items():
+        assert len(names) == len(set(names)), (kind, names)
+        for name in names:
+            assert len(name) <= 63 and re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", name) and ".-" not in name, name
+
+
+def test_short_release_names_keep_readable_object_names() -> None:
+    names = {d["metadata"]["name"] for d in helm.template(CHART, set_json=EVERYTHING, release="obs").docs}
+    assert "obs-observability-dashboard-llm-engines" in names
