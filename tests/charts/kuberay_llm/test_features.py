@@ -674,6 +674,11 @@ def test_notes_print_port_forward_and_curl_commands() -> None:
     assert "auth.enabled is false" in text
 
 
+def test_notes_mention_helm_test_only_when_the_tests_are_installed() -> None:
+    assert f"helm test {RELEASE}" in notes()
+    assert "helm test" not in notes(set_json={"tests": {"enabled": False}})
+
+
 def test_notes_add_the_auth_header_when_auth_is_on() -> None:
     text = notes([PRESET_DIR / "llama-3.1-8b-2x1gpu.yaml"])
     assert f"kubectl -n {NAMESPACE} get secret llm-api-key -o jsonpath='{{.data.api-key}}' | base64 -d" in text

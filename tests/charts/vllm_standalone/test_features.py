@@ -783,18 +783,27 @@ def test_helm_test_pod_takes_a_node_selector_and_tolerations() -> None:
 
 # ---------------------------------------------------------------- NOTES
 
-def test_notes_print_paste_ready_port_forward_and_curl() -> None:
-    proc = subprocess.run(
-        [tool("helm"), "install", RELEASE, str(helm.CHARTS / CHART), "--namespace", NAMESPACE, "--dry-run=client",
-         "--set", "apiKey.enabled=true", "--set", "apiKey.existingSecret=llm-key"],
-        capture_output=True, text=True, env={**os.environ, "KUBECONFIG": "/dev/null"},
-    )
+def install_notes(*sets: str) -> str:
+    """NOTES.txt as `helm install` prints it (client-side dry run), with `--set` values."""
+    args = [tool("helm"), "install", RELEASE, str(helm.CHARTS / CHART), "--namespace", NAMESPACE, "--dry-run=client"]
+    for value in sets:
+        args += ["--set", value]
+    proc = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "KUBECONFIG": "/dev/null"})
     assert proc.returncode == 0, proc.stderr
-    notes = proc.stdout.split("NOTES:", 1)[1]
+    return proc.stdout.split("NOTES:", 1)[1]
+
+
+def test_notes_print_paste_ready_port_forward_and_curl() -> None:
+    notes = install_notes("apiKey.enabled=true", "apiKey.existingSecret=llm-key")
     service = f"{FULLNAME}-{DEFAULT_MODEL}"
     assert f"kubectl --namespace {NAMESPACE} port-forward svc/{service} 8000:{HTTP_PORT}" in notes
     assert 'curl http://127.0.0.1:8000/v1/models -H "Authorization: Bearer $VLLM_API_KEY"' in notes
     assert "get secret llm-key" in notes
+
+
+def test_notes_mention_helm_test_only_when_the_tests_are_installed() -> None:
+    assert f"helm test {RELEASE}" in install_notes()
+    assert "helm test" not in install_notes("tests.enabled=false")
 
 
 # ---------------------------------------------------------------- tracing
