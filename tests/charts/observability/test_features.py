@@ -14,6 +14,7 @@ from tests.support import helm
 from . import promql
 
 CHART = "observability"
+CHART_VERSION = yaml.safe_load((helm.CHARTS / CHART / "Chart.yaml").read_text())["version"]
 RELEASE_NAMESPACE = "llm"
 
 
@@ -149,7 +150,7 @@ def test_common_labels_everywhere_and_chart_labels_win() -> None:
         assert labels["team"] == "inference"
         assert labels["app.kubernetes.io/name"] == "observability"
         assert labels["app.kubernetes.io/instance"] == "test"
-        assert labels["helm.sh/chart"] == "observability-0.1.0"
+        assert labels["helm.sh/chart"] == f"observability-{CHART_VERSION}"
 
 
 def test_fullname_override_names_every_object() -> None:
