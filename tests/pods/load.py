@@ -18,11 +18,9 @@ from tests.cluster.kube import wait_for
 from .charts import streamed_chat
 
 REQUEST_MAX_TOKENS = 12
-# Each client rests this long between requests. A saturated engine starves its
-# replacement on 2 cores: vLLM's CPU worker pins its compute thread to core 0, a process
-# moved onto that core while the old engine spins there waited minutes in
-# sched_setaffinity (the new pod's vLLM never got past start-up). The load stays
-# continuous (a request is nearly always in flight) without pinning the core at 100%.
+# Each client rests this long between requests: a steady stream of users (a request is
+# nearly always in flight) rather than a saturating benchmark, so on 2 cores the new
+# replica an upgrade starts still gets CPU beside the old one serving.
 PAUSE_S = 0.5
 
 
