@@ -116,9 +116,24 @@ start_kube_router() {
   wait_for kube-router "kube-router's NetworkPolicy chains" iptables -t filter -S KUBE-ROUTER-FORWARD
 }
 
-# After kube-router stops: its iptables chains and ipsets.
+# After kube-router stops: its jumps, chains and ipsets. Its own --cleanup-config (v2.1.0)
+# leaves the filter chains in place and then crashes in the service proxy's cleanup, so
+# they are removed here by kube-router's fixed names and prefixes.
+KUBE_ROUTER_CHAINS='^(KUBE-ROUTER-(INPUT|FORWARD|OUTPUT)|KUBE-NWPLCY-.*|KUBE-POD-FW-.*)$'
 clean_kube_router() {
-  [[ -x $KUBE_ROUTER ]] && "$KUBE_ROUTER" --cleanup-config >/dev/null 2>&1 || true
+  local chain n
+  for chain in INPUT FORWARD OUTPUT; do
+    for n in $(iptables -L "$chain" -n --line-numbers 2>/dev/null | awk '/kube-router netpol/ {print $1}' | sort -rn); do
+      iptables -D "$chain" "$n" 2>/dev/null || true
+    done
+  done
+  local chains
+  chains=$(iptables -S 2>/dev/null | awk '$1 == "-N" {print $2}' | grep -E "$KUBE_ROUTER_CHAINS" || true)
+  for chain in $chains; do iptables -F "$chain" 2>/dev/null || true; done
+  for chain in $chains; do iptables -X "$chain" 2>/dev/null || true; done
+  for n in $(ipset list -n 2>/dev/null | grep -E '^KUBE-(SRC|DST)-' || true); do
+    ipset destroy "$n" 2>/dev/null || true
+  done
 }
 
 network_down() {
