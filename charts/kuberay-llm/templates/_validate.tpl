@@ -99,7 +99,8 @@ field it is about. All failures are reported together, one per line.
 {{- end -}}
 {{- else -}}
 {{- /* A CPU replica's LLMServer actor (1 Ray CPU) shares its placement group's first bundle (cpusPerWorker) on one Ray node; with no worker that large, the replica is never placed and the RayService never turns Ready. */ -}}
-{{- $perNode := addf 1.0 (float64 (dig "cpusPerWorker" 1.0 $acc)) -}}
+{{- $cpusPerWorker := float64 (dig "cpusPerWorker" 1.0 $acc) -}}
+{{- $perNode := addf 1.0 $cpusPerWorker -}}
 {{- $offers := list -}}
 {{- $fits := false -}}
 {{- range $groups -}}
@@ -114,7 +115,7 @@ field it is about. All failures are reported together, one per line.
 {{- end -}}
 {{- end -}}
 {{- if and $groups (not $fits) -}}
-{{- $errors = append $errors (printf "%s.accelerator.cpusPerWorker: a replica needs 1 Ray CPU for its LLMServer actor plus cpusPerWorker (%v) for the engine on one Ray worker, %v in all, but no worker group's workers have that many (%s; a worker's Ray CPUs are rayStartParams.num-cpus, else its CPU limit, else its request)" $at (float64 (dig "cpusPerWorker" 1.0 $acc)) $perNode (join ", " $offers)) -}}
+{{- $errors = append $errors (printf "%s.accelerator.cpusPerWorker: a replica needs 1 Ray CPU for its LLMServer actor plus cpusPerWorker (%v) for the engine on one Ray worker, %v in all, but no worker group's workers have that many (%s; a worker's Ray CPUs are rayStartParams.num-cpus, else its CPU limit, else its request)" $at $cpusPerWorker $perNode (join ", " $offers)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

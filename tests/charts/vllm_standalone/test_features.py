@@ -245,6 +245,15 @@ def test_cpu_engines_leave_thread_placement_to_the_kernel_by_default() -> None:
     assert env(pinned)["VLLM_CPU_OMP_THREADS_BIND"]["value"] == "0-3"
 
 
+@pytest.mark.parametrize("bind", ["auto", "0-3", "0,2,4", "0-1|2-3"])
+def test_cpu_thread_binding_takes_vllms_own_forms(bind: str) -> None:
+    assert env(engine(render(image={"variant": "cpu"}, defaults={"cpuThreadsBind": bind})))["VLLM_CPU_OMP_THREADS_BIND"]["value"] == bind
+
+
+def test_a_null_cpu_thread_binding_leaves_vllms_default() -> None:
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in env(engine(render(image={"variant": "cpu"}, defaults={"cpuThreadsBind": None})))
+
+
 def test_gpu_engines_get_no_cpu_thread_binding() -> None:
     assert "VLLM_CPU_OMP_THREADS_BIND" not in env(engine(render()))
 

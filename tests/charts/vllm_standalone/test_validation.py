@@ -98,6 +98,10 @@ BAD_VALUES = [
     case("httproute-without-parent", {"httpRoute": {"enabled": True}}, "httpRoute.parentRefs"),
     case("httproute-unknown-default-model", {"httpRoute": {"enabled": True, "parentRefs": [{"name": "gw"}], "defaultModel": "nope"}}, "httpRoute.defaultModel"),
     case("servicemonitor-and-podmonitor", {"monitoring": {"serviceMonitor": {"enabled": True}, "podMonitor": {"enabled": True}}}, "monitoring.serviceMonitor.enabled", "monitoring.podMonitor.enabled"),
+    case("cpu-threads-bind-not-a-core-list", {"defaults": {"cpuThreadsBind": "all-cores"}}, "/defaults/cpuThreadsBind"),
+    case("cpu-threads-bind-empty", {"defaults": {"cpuThreadsBind": ""}}, "/defaults/cpuThreadsBind"),
+    case("cpu-threads-bind-not-a-string", {"defaults": {"cpuThreadsBind": 3}}, "/defaults/cpuThreadsBind"),
+    case("model-cpu-threads-bind-open-range", with_model(cpuThreadsBind="0-"), "/models/0/cpuThreadsBind"),
     case("resource-name-too-long", {"fullnameOverride": "x" * 40, "models": [{"name": "y" * 30, "model": "org/m"}]}, "models[].name", "63 characters"),
 ]
 
