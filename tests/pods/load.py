@@ -3,8 +3,8 @@
 Each client opens a new connection per request (a fresh OpenAI client), as separate
 users would, so kube-proxy picks an endpoint for every request and a pod that leaves
 the Service stops getting new ones. A request counts as served only if its stream
-ends with a finish reason (the tiny model's text may be empty); anything else (an HTTP error, an error event, a reset
-connection, a stream cut short) is kept with its message.
+ends with a finish reason (the tiny model's text may be empty); anything else (an HTTP
+error, an error event, a reset connection, a stream cut short) is kept with its message.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ REQUEST_MAX_TOKENS = 12
 # nearly always in flight) rather than a saturating benchmark, so on 2 cores the new
 # replica an upgrade starts still gets CPU beside the old one serving.
 PAUSE_S = 0.5
+# Requests a change (an upgrade's rollout) must have served while it ran, so that the
+# load really spanned it.
+SERVED_ACROSS_A_CHANGE = 10
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,11 @@ class StreamingLoad:
     def served_between(self, start: float, end: float) -> int:
         """Requests served that were sent after ``start`` and finished before ``end``."""
         return sum(1 for o in self.outcomes if not o.error and o.started >= start and o.finished <= end)
+
+    def assert_nothing_failed_across(self, start: float, end: float, at_least: int = SERVED_ACROSS_A_CHANGE) -> None:
+        """No request failed, and at least ``at_least`` were served between ``start`` and ``end`` (the change)."""
+        assert self.failures == [], self.failures
+        assert self.served_between(start, end) >= at_least, self.outcomes
 
     def wait_served(self, count: int, timeout_s: float = 120) -> None:
         """Block until ``count`` requests in all were served (failing early if one failed)."""

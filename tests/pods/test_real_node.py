@@ -138,9 +138,10 @@ def test_nothing_is_masqueraded_to_an_outside_interface(cluster_dir: Path):
 def test_the_guard_drops_pod_traffic_bound_for_any_other_interface_first(cluster_dir: Path):
     """The guard's jumps come first in mangle, ahead of everything the filter table (kube-proxy, kube-router) accepts."""
     rules = iptables_rules("mangle")
-    jumps = [r for r in rules if r.startswith(("-A FORWARD", "-A POSTROUTING"))]
-    assert "-A FORWARD -j LLMSTACK-NODE-GUARD" in jumps[:1], jumps
-    assert "-A POSTROUTING -j LLMSTACK-NODE-GUARD-OUT" in [r for r in jumps if r.startswith("-A POSTROUTING")][:1], jumps
+    forward = [r for r in rules if r.startswith("-A FORWARD ")]
+    postrouting = [r for r in rules if r.startswith("-A POSTROUTING ")]
+    assert forward[:1] == ["-A FORWARD -j LLMSTACK-NODE-GUARD"], forward
+    assert postrouting[:1] == ["-A POSTROUTING -j LLMSTACK-NODE-GUARD-OUT"], postrouting
     assert "-A LLMSTACK-NODE-GUARD -i llmstack0 -j DROP" in rules
     assert "-A LLMSTACK-NODE-GUARD-OUT -d 10.244.0.0/16 ! -o llmstack0 -j DROP" in rules
     assert "-A LLMSTACK-NODE-GUARD-OUT -d 10.96.0.0/16 ! -o llmstack0 -j DROP" in rules
