@@ -28,6 +28,7 @@ from .charts import (
     openai_client, service_url, wait_rayservice_ready,
 )
 from .load import StreamingLoad
+from .ray_state import DASHBOARD_PORT, describe_ray, head_ip
 from .real_node import NODE_NAME, container_id, container_processes, create_prober, sigkill, tcp_open_from
 
 CHART = CHARTS / "kuberay-llm"
@@ -98,14 +99,8 @@ def test_helm_test_passes_against_the_running_release(helm: Helm, served: Served
 
 # Ray's ports the chart's NetworkPolicy opens only between the release's own Ray pods.
 GCS_PORT = 6379
-DASHBOARD_PORT = 8265
 # The namespace the chart's default `networkPolicy.serve.namespaces` lets call Serve.
 INGRESS_NAMESPACE = "ingress-nginx"
-
-
-def head_ip(kube: Kube, namespace: str) -> str:
-    (head,) = kube.core.list_namespaced_pod(namespace, label_selector="ray.io/node-type=head").items
-    return head.status.pod_ip
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +137,11 @@ def test_the_ingress_controller_namespace_reaches_serve_and_nothing_else(reach: 
     assert reach["ingress"] == {"gcs": False, "dashboard": False, "serve": True}
 
 
+def describe(kube: Kube, namespace: str) -> str:
+    """Pods, events and logs, then what Ray says of Serve and its resources."""
+    return f"{describe_release(kube, namespace)}\n--- ray\n{describe_ray(kube, namespace)}"
+
+
 def worker_pod(kube: Kube, namespace: str):
     (pod,) = kube.core.list_namespaced_pod(namespace, label_selector="ray.io/node-type=worker").items
     return pod
@@ -160,9 +160,9 @@ def test_a_killed_engine_core_is_replaced_by_serve_and_serves_again(kube: Kube, 
     killed = sigkill(cluster_dir, pod, "ray-worker", "EngineCore")
     wait_for(
         "a new engine process in the worker", lambda: engine_pids(cluster_dir, pod) - {killed}, RECOVERY_TIMEOUT_S,
-        lambda: describe_release(kube, served.namespace),
+        lambda: describe(kube, served.namespace),
     )
-    wait_for("the Service to answer a chat again", lambda: chat_answers(served.url, MODEL), RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace))
+    wait_for("the Service to answer a chat again", lambda: chat_answers(served.url, MODEL), RECOVERY_TIMEOUT_S, lambda: describe(kube, served.namespace))
     figures["kuberay-llm: engine SIGKILL to serving again"] = time.monotonic() - killed_at
     pod = worker_pod(kube, served.namespace)
     assert sum(s.restart_count for s in pod.status.container_statuses) == restarts, pod.status.container_statuses
@@ -198,12 +198,12 @@ def test_helm_upgrade_of_a_model_setting_under_streaming_load_fails_no_request(
         helm("upgrade", RELEASE, CHART, "--namespace", served.namespace, *VALUES, "--values", str(upgraded_values(tmp_path)))
         wait_for(
             "the new context window to be served", lambda: served_context_length(served.url) == UPGRADED_MAX_MODEL_LEN, RECOVERY_TIMEOUT_S,
-            lambda: describe_release(kube, served.namespace),
+            lambda: describe(kube, served.namespace),
         )
         wait_for(
             "the old engine to be stopped and one new engine to run",
             lambda: (now := engine_pids(cluster_dir, pod)) and len(now) == 1 and not now & before, RECOVERY_TIMEOUT_S,
-            lambda: describe_release(kube, served.namespace),
+            lambda: describe(kube, served.namespace),
         )
         rolled = time.monotonic()
         load.wait_served(load.served() + 4)
