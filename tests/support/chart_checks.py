@@ -121,35 +121,43 @@ def assert_values_valid(values: Any, schema: Mapping[str, Any]) -> None:
 # ---------------------------------------------------------------- values.yaml documentation
 
 
-def documented_paths(values_text: str) -> set[str]:
-    """Dotted key paths of values.yaml that carry a helm-docs `# --` comment.
+def value_comments(values_text: str) -> dict[str, str]:
+    """Dotted key path -> the helm-docs comment of that key in values.yaml (from its `# --`
+    line to the key, joined with newlines).
 
     helm-docs lists a value in the README only when the comment block right above its
     key starts with `# --`; blank lines and other comments in between keep the block
     attached, while any other line (a key, a list item, block-scalar text) ends it.
     """
     stack: list[tuple[int, str]] = []
-    documented: set[str] = set()
-    pending = False
+    comments: dict[str, str] = {}
+    block: list[str] | None = None
     for line in values_text.splitlines():
         stripped = line.strip()
         if stripped.startswith("# --"):
-            pending = True
+            block = [stripped]
             continue
         if not stripped or stripped.startswith("#"):
+            if block is not None and stripped:
+                block.append(stripped)
             continue
         match = VALUES_KEY_LINE.match(line)
         if not match:  # list items and block scalars belong to the key above
-            pending = False
+            block = None
             continue
         indent = len(match.group(1))
         while stack and stack[-1][0] >= indent:
             stack.pop()
         stack.append((indent, match.group(2)))
-        if pending:
-            documented.add(".".join(key for _, key in stack))
-        pending = False
-    return documented
+        if block is not None:
+            comments[".".join(key for _, key in stack)] = "\n".join(block)
+        block = None
+    return comments
+
+
+def documented_paths(values_text: str) -> set[str]:
+    """Dotted key paths of values.yaml that carry a helm-docs `# --` comment."""
+    return set(value_comments(values_text))
 
 
 def leaf_paths(node: Any, path: str = "") -> Iterator[str]:

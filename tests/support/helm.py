@@ -62,6 +62,11 @@ def _args(
     return args
 
 
+def template_process(chart: str | Path, values: Iterable[str | Path] = (), set_json: dict[str, Any] | None = None, **kw: Any) -> subprocess.CompletedProcess:
+    """`helm template` as it ran, whatever its outcome."""
+    return subprocess.run(_args(chart, values, set_json, **kw), capture_output=True, text=True)
+
+
 def template(chart: str | Path, values: Iterable[str | Path] = (), set_json: dict[str, Any] | None = None, **kw: Any) -> Rendered:
     """`helm template` the chart; fail the test with helm's message if it does not render."""
     proc = subprocess.run(_args(chart, values, set_json, **kw), capture_output=True, text=True)

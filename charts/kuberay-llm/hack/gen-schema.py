@@ -31,9 +31,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 CHART = Path(__file__).resolve().parents[1]
 REPO = CHART.parents[1]
 SCHEMA_FILE = CHART / "values.schema.json"
+VALUES_FILE = CHART / "values.yaml"
 HELPERS_FILE = CHART / "templates" / "_generated.tpl"
 
 sys.path.insert(0, str(REPO))
@@ -134,15 +137,25 @@ def _app_property(model: type, field: str) -> dict[str, Any]:
     return _convert(schema["properties"][field], schema.get("$defs", {}), _field_names(schema))
 
 
+def _require_what_values_sets(fragment: dict[str, Any], default: Any) -> dict[str, Any]:
+    """List as required every key the chart's values.yaml sets in this object, so that
+    `--set key=null` (which makes Helm drop the key) fails naming it instead of leaving
+    the templates without it. Keys values.yaml leaves null stay optional."""
+    if isinstance(default, dict) and "properties" in fragment:
+        fragment["required"] = [key for key in fragment["properties"] if default.get(key) is not None]
+    return fragment
+
+
 def generated_parts() -> dict[tuple[str, ...], dict[str, Any]]:
     """Every generated fragment, keyed by its path inside values.schema.json."""
+    values = yaml.safe_load(VALUES_FILE.read_text())
     parts: dict[tuple[str, ...], dict[str, Any]] = {("properties", "models", "items"): model_item_schema()}
     for field in AUTH_FIELDS:
         parts[("properties", "auth", "properties", camel(field))] = _app_property(AuthConfig, field)
     for (section, key), field in APP_FIELDS.items():
-        parts[("properties", section, "properties", key)] = _app_property(AppConfig, field)
+        parts[("properties", section, "properties", key)] = _require_what_values_sets(_app_property(AppConfig, field), values[section][key])
     for field, default in TOP_LEVEL_APP_FIELDS.items():
-        parts[("properties", camel(field))] = {**_app_property(AppConfig, field), "default": default}
+        parts[("properties", camel(field))] = _require_what_values_sets({**_app_property(AppConfig, field), "default": default}, default)
     return parts
 
 
