@@ -11,11 +11,15 @@ field's path instead of being silently ignored on a GPU node an hour later.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from .memory import Plan, Share, estimate, gpu_memory, is_declared, misfit_message, overcommit_message
+
+# What Kubernetes accepts as an environment variable name (a name with `=` or a space
+# would make the pod spec, or Ray's runtime env, invalid).
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")]
 
 #: Keys users reach for from other tools, mapped to what this config calls them.
 RENAMED_KEYS = {
@@ -158,7 +162,7 @@ class ModelConfig(StrictModel):
     routing: Literal["power_of_two", "prefix_cache_affinity"] = Field("power_of_two", description="How requests pick a replica: power-of-two-choices on queue length, or affinity to replicas that hold the prompt's prefix in cache.")
     max_ongoing_requests: int = Field(64, ge=1, description="Requests a replica works on at once; more wait in the router's queue.")
     max_queued_requests: int = Field(256, ge=-1, description="Requests that may wait for a replica before new ones get 503 (-1: unbounded, not recommended).")
-    env: dict[str, str] = Field(default_factory=dict, description="Environment variables for the engine's workers (no secrets: use the pod's secretKeyRef env).")
+    env: dict[EnvVarName, str] = Field(default_factory=dict, description="Environment variables for the engine's workers (no secrets: use the pod's secretKeyRef env).")
     stream_batching_interval_ms: float | None = Field(
         None,
         ge=0,

@@ -13,6 +13,7 @@ the value the user got wrong.
 
 from __future__ import annotations
 
+import copy
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
@@ -87,6 +88,68 @@ def declared(schema: dict[str, Any], path: Path_) -> bool:
     return True
 
 
+def schema_values(schema: dict[str, Any], node: Any = None, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    """Every value a schema declares, as (tokens, node): a token is a property name, `[]`
+    for a list's items or `*` for a free-form map's values; local `$ref`s are followed."""
+    node = schema if node is None else node
+    while isinstance(node, dict) and "$ref" in node:
+        node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    if not isinstance(node, dict):
+        return
+    yield path, node
+    for key, sub in (node.get("properties") or {}).items():
+        yield from schema_values(schema, sub, (*path, key))
+    if isinstance(node.get("items"), dict):
+        yield from schema_values(schema, node["items"], (*path, "[]"))
+    if isinstance(node.get("additionalProperties"), dict):
+        yield from schema_values(schema, node["additionalProperties"], (*path, "*"))
+    for sub in (node.get("patternProperties") or {}).values():
+        yield from schema_values(schema, sub, (*path, "*"))
+
+
+def schema_node(schema: dict[str, Any], tokens: tuple[str, ...]) -> dict[str, Any]:
+    """The node `schema_values` yields for these tokens (local `$ref`s followed)."""
+    node: Any = schema
+    for token in (*tokens, None):
+        while isinstance(node, dict) and "$ref" in node:
+            node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+        if token is None:
+            return node
+        if token == "[]":
+            node = node["items"]
+        elif token == "*":
+            node = node["additionalProperties"] if isinstance(node.get("additionalProperties"), dict) else next(iter(node["patternProperties"].values()))
+        else:
+            node = node["properties"][token]
+    return node
+
+
+def schema_path(tokens: tuple[str, ...]) -> str:
+    """`.a.b[].c.*`, the form tests.support.value_types matches."""
+    return "".join("[]" if t == "[]" else f".{t}" for t in tokens)
+
+
+def accepts_strings(node: dict[str, Any]) -> bool:
+    """A node that takes a free string (not one of an enum's)."""
+    types = node.get("type")
+    types = types if isinstance(types, list) else [types]
+    types += [alt.get("type") for alt in node.get("anyOf", []) + node.get("oneOf", []) if isinstance(alt, dict)]
+    return "string" in types and "enum" not in node
+
+
+def coalesce(defaults: Any, override: Any) -> Any:
+    """Helm's merge of a values file over the chart's values: maps merge, anything else replaces, null removes."""
+    if not (isinstance(defaults, dict) and isinstance(override, dict)):
+        return override
+    merged = dict(defaults)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = coalesce(defaults.get(key), value)
+    return merged
+
+
 def get(values: Any, path: Path_) -> Any:
     for part in path:
         values = values[part]
@@ -113,3 +176,65 @@ def described(verdict: Verdict, path: Path_) -> str:
     """One line for a failure list: the value and the start of what helm said."""
     said = "rendered" if verdict.rendered else " | ".join(verdict.error.strip().splitlines()[:4])
     return f"{dotted(path)}: {said}"
+
+
+def plant(doc: dict[str, Any], tokens: tuple[str, ...], bad: Any, as_key: bool = False) -> Path_:
+    """Put `bad` where the schema path `tokens` points in the values document `doc`
+    (changed in place): into the first item of each list on the way (an empty list gets
+    one, an empty map for it to fill) and under the key `example` of a free-form map, or
+    as a key of that map when `as_key`. Returns the concrete path a message should name:
+    the value's, or the map's for a key."""
+    node: Any = doc
+    concrete: list[str | int] = []
+    for token, following in zip(tokens, (*tokens[1:], None)):
+        if following is None:
+            break
+        if token == "[]":
+            if not node:
+                node.append([] if following == "[]" else {})
+            node, step = node[0], 0
+        else:
+            key = "example" if token == "*" else token
+            empty: Any = [] if following == "[]" else {}
+            if not isinstance(node.get(key), type(empty)):
+                node[key] = empty
+            node, step = node[key], key
+        concrete.append(step)
+    last = tokens[-1]
+    if last == "[]":
+        node[:] = [bad]
+        concrete.append(0)
+    elif last == "*" and as_key:
+        node[bad] = "x"
+    else:
+        key = "example" if last == "*" else last
+        node[key] = bad
+        concrete.append(key)
+    return tuple(concrete)
+
+
+def judge_planted(chart: str, base: dict[str, Any], values: Sequence[Any], fields: Sequence[tuple[str, ...]], bad: Any, as_key: bool = False) -> dict[tuple[str, ...], tuple[Path_, Verdict]]:
+    """Each field with `bad` planted: field -> (concrete path, verdict).
+
+    All fields go into one document first (Helm's schema check reports every violation
+    at once); a field that run does not name by its exact location is judged again on
+    its own, since a chart's own `fail` stops at the first bad value it meets.
+    """
+    doc = copy.deepcopy(base)
+    concrete = {field: plant(doc, field, bad, as_key) for field in fields}
+    together = judge(chart, {top: doc[top] for top in {field[0] for field in fields}}, values)
+    verdicts: dict[tuple[str, ...], tuple[Path_, Verdict]] = {}
+    alone = []
+    for field in fields:
+        if not together.rendered and f"at '{pointer(concrete[field])}'" in together.error:
+            verdicts[field] = (concrete[field], together)
+        else:
+            alone.append(field)
+    singles = []
+    for field in alone:
+        doc = copy.deepcopy(base)
+        plant(doc, field, bad, as_key)
+        singles.append({field[0]: doc[field[0]]})
+    for field, verdict in zip(alone, judge_all(chart, singles, values)):
+        verdicts[field] = (concrete[field], verdict)
+    return verdicts

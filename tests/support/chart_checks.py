@@ -57,6 +57,8 @@ def schema_nodes(node: Mapping[str, Any], path: str = "") -> Iterator[tuple[str,
         yield from schema_nodes(node["items"], f"{path}[]")
     if isinstance(node.get("additionalProperties"), dict):
         yield from schema_nodes(node["additionalProperties"], f"{path}.*")
+    for sub in node.get("patternProperties", {}).values():
+        yield from schema_nodes(sub, f"{path}.*")
 
 
 def undescribed_properties(schema: Mapping[str, Any]) -> list[str]:

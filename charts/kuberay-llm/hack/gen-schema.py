@@ -116,10 +116,16 @@ def _convert(node: Any, defs: dict[str, Any], names: set[str]) -> Any:
             out[key] = [camel(name) for name in value]
         elif key == "description":
             out[key] = _rewrite_text(value, names)
+        elif key == "patternProperties":
+            out[key] = {pattern: _convert(sub, defs, names) for pattern, sub in value.items()}
         elif key in ("items", "additionalProperties", "anyOf", "allOf", "oneOf", "not"):
             out[key] = _convert(value, defs, names)
         else:
             out[key] = copy.deepcopy(value)
+    if "patternProperties" in out:
+        # pydantic constrains a dict's keys with patternProperties alone, which lets any
+        # other key through the schema; close it so a bad key fails at `helm template`.
+        out.setdefault("additionalProperties", False)
     return out
 
 

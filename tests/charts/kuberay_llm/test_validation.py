@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from tests.support import chart_checks
+from tests.support import chart_checks, helm
 
 from .chart import CHART, CPU_SCENARIO, NAMESPACE, RELEASE, render, render_error
 
@@ -123,7 +123,7 @@ TEMPLATE_CASES = [
     Bad("ingress-without-hosts", {"ingress": {"enabled": True}}, ("ingress.hosts",)),
     Bad("httproute-without-gateway", {"httpRoute": {"enabled": True}}, ("httpRoute.parentRefs",)),
     Bad("rayservice-name-too-long", {"nameOverride": "n" * 43}, ("fullnameOverride", "47")),
-    Bad("rayservice-name-not-dns-1035", {"nameOverride": "LLM"}, ("fullnameOverride", "DNS-1035")),
+    Bad("name-override-not-a-dns-label", {"nameOverride": "LLM"}, ("/nameOverride",)),
 ]
 
 CASES = SCHEMA_CASES + TEMPLATE_CASES
@@ -142,6 +142,12 @@ def test_every_base_of_the_matrix_renders(base: tuple[Path, ...]) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_values_fail_naming_the_field(case: Bad) -> None:
     chart_checks.assert_rejected(CHART, case.set_json, case.expected, case.base, release=RELEASE, namespace=NAMESPACE)
+
+
+def test_a_release_name_that_cannot_name_a_rayservice_fails_naming_fullname_override() -> None:
+    """Helm accepts a release name starting with a digit; a RayService name must start with a letter (DNS-1035)."""
+    error = helm.template_error(CHART, release="1llm", namespace=NAMESPACE)
+    assert "fullnameOverride" in error and "DNS-1035" in error, error
 
 
 @pytest.mark.parametrize(
