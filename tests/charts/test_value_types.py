@@ -85,3 +85,37 @@ def test_a_bad_value_of_each_kind_fails_naming_it(chart: str, kind: ValueType, b
             if verdict.rendered or verdict.traced or not verdict.names(concrete):
                 wrong.append(f"{bad_inputs.schema_path(field)} = {bad!r}: {bad_inputs.described(verdict, concrete)}")
     assert not wrong, f"{len(wrong)} bad {kind.name} values not refused by name:\n" + "\n".join(wrong)
+
+
+def numeric_values(chart: str) -> list[tuple[tuple[str, ...], dict[str, Any], bool]]:
+    """(tokens, the node's number branch, whether it takes strings too) of every value that takes a number."""
+    found = []
+    for tokens, node in bad_inputs.schema_values(schema(chart)):
+        types = node.get("type") if isinstance(node.get("type"), list) else [node.get("type")]
+        branches = [node] if {"integer", "number"} & set(types) else []
+        branches += [alt for alt in node.get("anyOf", []) + node.get("oneOf", []) if isinstance(alt, dict) and alt.get("type") in ("integer", "number")]
+        found += [(tokens, branch, bad_inputs.accepts_strings(node)) for branch in branches if "enum" not in branch and "const" not in branch]
+    return found
+
+
+@pytest.mark.parametrize("chart", CHARTS)
+def test_every_number_has_a_lower_bound(chart: str):
+    """Counts, sizes, seconds and ratios are never negative (the few that take -1 say so in their minimum)."""
+    unbounded = [bad_inputs.schema_path(tokens) for tokens, branch, _ in numeric_values(chart) if "minimum" not in branch and "exclusiveMinimum" not in branch]
+    assert not unbounded, f"add a minimum to: {unbounded}"
+
+
+@pytest.mark.parametrize("chart", CHARTS)
+def test_a_number_below_its_bound_or_in_words_fails_naming_it(chart: str, base_files: dict[str, Path]):
+    """One below the minimum (or the exclusive minimum itself), and a word where only a number goes."""
+    by_bad: dict[Any, list[tuple[str, ...]]] = {}
+    for tokens, branch, takes_strings in numeric_values(chart):
+        below = branch["exclusiveMinimum"] if "exclusiveMinimum" in branch else branch.get("minimum", 0) - 1
+        for bad in (below, *(() if takes_strings else ("many",))):
+            by_bad.setdefault(bad, []).append(tokens)
+    wrong = []
+    for bad, fields in by_bad.items():
+        for field, (concrete, verdict) in bad_inputs.judge_planted(chart, base(chart), [base_files[chart]], fields, bad).items():
+            if verdict.rendered or verdict.traced or not verdict.names(concrete):
+                wrong.append(f"{bad_inputs.schema_path(field)} = {bad!r}: {bad_inputs.described(verdict, concrete)}")
+    assert not wrong, "\n".join(wrong)
