@@ -466,3 +466,30 @@ matchExpressions:
 {{- toJson . -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Milliseconds in a Prometheus duration (`1m30s`, `15s`, `500ms`), for comparing two of
+them (a scrape timeout longer than its interval makes prometheus-operator drop the
+monitor). Input must already match the schema's duration pattern.
+*/}}
+{{- define "kuberay-llm.durationMs" -}}
+{{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000 "w" 604800000 "y" 31536000000 -}}
+{{- $ms := 0 -}}
+{{- range $part := regexFindAll "[0-9]+(ms|s|m|h|d|w|y)" (toString .) -1 -}}
+{{- $ms = add $ms (mul (regexFind "^[0-9]+" $part | int64) (get $units (regexReplaceAll "^[0-9]+" $part ""))) -}}
+{{- end -}}
+{{- $ms -}}
+{{- end -}}
+
+{{/*
+"" when a monitor's scrapeTimeout fits its interval (or either is left to Prometheus'
+global setting), else the error naming both. Call with (dict "ctx" $ "at" "<path>" "m" <monitor values>).
+*/}}
+{{- define "kuberay-llm.scrapeTimeoutError" -}}
+{{- $m := .m -}}
+{{- if and $m.interval $m.scrapeTimeout -}}
+{{- if gt (include "kuberay-llm.durationMs" $m.scrapeTimeout | int64) (include "kuberay-llm.durationMs" $m.interval | int64) -}}
+{{- printf "%s.scrapeTimeout (%s) must not exceed %s.interval (%s): Prometheus refuses such a scrape config" .at $m.scrapeTimeout .at $m.interval -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -338,6 +338,11 @@ field it is about. All failures are reported together, one per line.
 {{- $errors = append $errors "tracing.enabled: not supported with prefillDecode (Ray's P/D ingress does not run serve_app's middleware)" -}}
 {{- end -}}
 
+{{- /* Monitoring */ -}}
+{{- with include "kuberay-llm.scrapeTimeoutError" (dict "at" "podMonitor" "m" $v.podMonitor) -}}
+{{- $errors = append $errors . -}}
+{{- end -}}
+
 {{- /* Exposure */ -}}
 {{- if and $v.ingress.enabled (not $v.ingress.hosts) -}}
 {{- $errors = append $errors "ingress.hosts: ingress.enabled needs at least one host" -}}

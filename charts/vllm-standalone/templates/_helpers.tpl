@@ -347,6 +347,13 @@ llmstack.io/model: {{ . }}
 {{- /* Engine arguments */ -}}
 {{- range $arg := $m.engine.extraArgs -}}
 {{- $flag := splitList "=" $arg | first -}}
+{{- if and (hasPrefix "-" $flag) (regexMatch "\\s" $flag) -}}
+{{- fail (printf "%s: engine.extraArgs entry %q holds a flag and its value in one string, which vLLM reads as one unknown flag; give them as two entries or as %s=<value>" $at $arg (regexSplit "\\s+" $flag -1 | first)) -}}
+{{- end -}}
+{{- /* vLLM's parser reads --max_model_len as --max-model-len */ -}}
+{{- if hasPrefix "--" $flag -}}
+{{- $flag = replace "_" "-" $flag -}}
+{{- end -}}
 {{- if has $flag $managedFlags -}}
 {{- fail (printf "%s: engine.extraArgs must not contain %s; use the structured engine keys (and apiKey for --api-key)" $at $flag) -}}
 {{- end -}}
@@ -404,6 +411,9 @@ llmstack.io/model: {{ . }}
 {{- end -}}
 {{- if not (or $keda.numRequestsWaiting.enabled $keda.kvCacheUsage.enabled $keda.extraTriggers) -}}
 {{- fail (printf "%s: autoscaling.keda needs a trigger: enable numRequestsWaiting or kvCacheUsage, or set extraTriggers" $at) -}}
+{{- end -}}
+{{- if and (eq (int $keda.minReplicaCount) 0) (not $keda.extraTriggers) (not (or $keda.numRequestsWaiting.query $keda.kvCacheUsage.query)) -}}
+{{- fail (printf "%s: autoscaling.keda.minReplicaCount is 0, but the only triggers read the engine's own metrics, which no pod exports at zero replicas, so it would never scale back up; add an autoscaling.keda.extraTriggers entry on a metric that exists without pods (the ingress or gateway request rate), or set minReplicaCount to 1" $at) -}}
 {{- end -}}
 {{- range $trigger := list "numRequestsWaiting" "kvCacheUsage" -}}
 {{- $query := (get $keda $trigger).query -}}
@@ -494,6 +504,11 @@ llmstack.io/model: {{ . }}
 {{- fail "httpRoute.splits: needs httpRoute.enabled (the weighted split is a Gateway API HTTPRoute)" -}}
 {{- end -}}
 {{- /* Monitoring */ -}}
+{{- range $kind := list "serviceMonitor" "podMonitor" -}}
+{{- with include "vllm-standalone.scrapeTimeoutError" (dict "at" (printf "monitoring.%s" $kind) "m" (get $v.monitoring $kind)) -}}
+{{- fail . -}}
+{{- end -}}
+{{- end -}}
 {{- if and $v.monitoring.serviceMonitor.enabled $v.monitoring.podMonitor.enabled -}}
 {{- fail "monitoring.serviceMonitor.enabled and monitoring.podMonitor.enabled are mutually exclusive (each would scrape every engine); enable one" -}}
 {{- end -}}
@@ -520,6 +535,33 @@ llmstack.io/model: {{ . }}
 {{- $e := include "llmstack.sizing.estimate" (fromJson .) | fromJson -}}
 {{- if and $e.declared $e.memoryKnown -}}
 {{- toJson (omit $e "declared" "memoryKnown") -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Milliseconds in a Prometheus duration (`1m30s`, `15s`, `500ms`), for comparing two of
+them (a scrape timeout longer than its interval makes prometheus-operator drop the
+monitor). Input must already match the schema's duration pattern.
+*/}}
+{{- define "vllm-standalone.durationMs" -}}
+{{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000 "w" 604800000 "y" 31536000000 -}}
+{{- $ms := 0 -}}
+{{- range $part := regexFindAll "[0-9]+(ms|s|m|h|d|w|y)" (toString .) -1 -}}
+{{- $ms = add $ms (mul (regexFind "^[0-9]+" $part | int64) (get $units (regexReplaceAll "^[0-9]+" $part ""))) -}}
+{{- end -}}
+{{- $ms -}}
+{{- end -}}
+
+{{/*
+"" when a monitor's scrapeTimeout fits its interval (or either is left to Prometheus'
+global setting), else the error naming both. Call with (dict "ctx" $ "at" "<path>" "m" <monitor values>).
+*/}}
+{{- define "vllm-standalone.scrapeTimeoutError" -}}
+{{- $m := .m -}}
+{{- if and $m.interval $m.scrapeTimeout -}}
+{{- if gt (include "vllm-standalone.durationMs" $m.scrapeTimeout | int64) (include "vllm-standalone.durationMs" $m.interval | int64) -}}
+{{- printf "%s.scrapeTimeout (%s) must not exceed %s.interval (%s): Prometheus refuses such a scrape config" .at $m.scrapeTimeout .at $m.interval -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

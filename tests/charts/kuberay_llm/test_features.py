@@ -164,6 +164,7 @@ def test_worker_groups_inherit_worker_defaults_and_override_them() -> None:
         "workerGroups": [
             {"groupName": "inherits", "gpus": 1, "minReplicas": 1, "maxReplicas": 1},
             {"groupName": "overrides", "gpus": 1, "runtimeClassName": "", "nodeSelector": {"pool": "other"}, "tolerations": []},
+            {"groupName": "own-list", "gpus": 1, "nodeSelector": {"zone": "b"}, "tolerations": [{"key": "b", "operator": "Exists"}]},
         ],
     })
     specs = ray_pod_specs(rendered)
@@ -173,6 +174,9 @@ def test_worker_groups_inherit_worker_defaults_and_override_them() -> None:
     assert "runtimeClassName" not in specs["overrides"]
     assert specs["overrides"]["nodeSelector"] == {"pool": "other"}
     assert "tolerations" not in specs["overrides"]
+    # Maps merge key by key; a list replaces the default list whole (values.yaml says so).
+    assert specs["own-list"]["nodeSelector"] == {"pool": "gpu", "zone": "b"}
+    assert specs["own-list"]["tolerations"] == [{"key": "b", "operator": "Exists"}]
 
 
 def test_scheduling_fields_render_per_group() -> None:

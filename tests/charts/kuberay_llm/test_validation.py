@@ -123,6 +123,7 @@ TEMPLATE_CASES = [
     Bad("ingress-without-hosts", {"ingress": {"enabled": True}}, ("ingress.hosts",)),
     Bad("httproute-without-gateway", {"httpRoute": {"enabled": True}}, ("httpRoute.parentRefs",)),
     Bad("rayservice-name-too-long", {"nameOverride": "n" * 43}, ("fullnameOverride", "47")),
+    Bad("scrape-timeout-above-interval", {"podMonitor": {"interval": "30s", "scrapeTimeout": "1m"}}, ("podMonitor.scrapeTimeout", "podMonitor.interval")),
     Bad("name-override-not-a-dns-label", {"nameOverride": "LLM"}, ("/nameOverride",)),
 ]
 

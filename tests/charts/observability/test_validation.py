@@ -66,6 +66,7 @@ BAD_VALUES = [
     case("autoscaling-query-max-not-sum", {"autoscalingQueries": {"kvCacheUsage": 'max(vllm:kv_cache_usage_perc{namespace="$namespace", model_name="$model"})'}}, "autoscalingQueries.kvCacheUsage", "sum"),
     case("autoscaling-query-without-model", {"autoscalingQueries": {"numRequestsWaiting": 'sum(vllm:num_requests_waiting{namespace="$namespace"})'}}, "autoscalingQueries.numRequestsWaiting", "$model"),
     case("autoscaling-query-without-namespace", {"autoscalingQueries": {"numRequestsWaiting": 'sum(vllm:num_requests_waiting{model_name="$model"})'}}, "autoscalingQueries.numRequestsWaiting", "$namespace"),
+    case("scrape-timeout-above-interval", {"scrape": {"vllm": {"interval": "1m", "scrapeTimeout": "1m30s"}}}, "scrape.vllm.scrapeTimeout", "scrape.vllm.interval"),
 ]
 
 

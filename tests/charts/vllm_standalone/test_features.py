@@ -657,9 +657,12 @@ def test_keda_custom_query_aggregated_with_sum_by_is_used() -> None:
     assert scaled["spec"]["triggers"][0]["metadata"]["query"] == query
 
 
-def test_keda_scales_to_zero() -> None:
-    scaled = render(defaults={"autoscaling": {"keda": {"enabled": True, "minReplicaCount": 0}}}).one("ScaledObject")
+def test_keda_scales_to_zero_with_a_trigger_that_exists_at_zero() -> None:
+    wake = {"type": "prometheus", "metadata": {"serverAddress": "http://prometheus:9090", "query": "sum(rate(nginx_ingress_controller_requests[2m]))", "threshold": "10"}}
+    keda = {"enabled": True, "minReplicaCount": 0, "extraTriggers": [wake]}
+    scaled = render(defaults={"autoscaling": {"keda": keda}}).one("ScaledObject")
     assert scaled["spec"]["minReplicaCount"] == 0
+    assert scaled["spec"]["triggers"][-1]["metadata"]["query"] == wake["metadata"]["query"]
 
 
 def test_no_autoscaler_by_default() -> None:
