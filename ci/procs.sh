@@ -24,13 +24,21 @@ alive() {
 }
 
 # pid_of NAME: the pid of a component started under STATE, if it is still that process.
-# The command line must mention STATE, so a recycled pid is never taken for ours.
+# The command line must mention STATE, so a recycled pid is never taken for ours. It can
+# read empty for an instant right after `start`, while setsid execs the component (seen
+# once in CI, with kube-router on a machine busy importing images, as "exited while
+# waiting" with nothing in its log), so an empty one is read again before it counts.
 pid_of() {
-  local f="$STATE/run/$1.pid" pid
+  local f="$STATE/run/$1.pid" pid cmdline
   [[ -f $f ]] || return 1
   pid=$(<"$f")
   alive "$pid" || return 1
-  [[ $(tr '\0' ' ' <"/proc/$pid/cmdline") == *"$STATE/"* ]] || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  if [[ -z $cmdline ]]; then
+    sleep 0.5
+    cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  fi
+  [[ $cmdline == *"$STATE/"* ]] || return 1
   printf '%s' "$pid"
 }
 
