@@ -17,6 +17,7 @@ README_ROWS = {
     "Go (minimum, to build the tools)": "GO_MIN_VERSION",
     "Helm": "HELM_VERSION",
     "kubeconform": "KUBECONFORM_VERSION",
+    "kube-score": "KUBE_SCORE_VERSION",
     "chart-testing": "CHART_TESTING_VERSION",
     "helm-docs": "HELM_DOCS_VERSION",
     "Prometheus (promtool)": "PROMETHEUS_MODULE_VERSION",

@@ -44,6 +44,7 @@ def _args(
     set_json: dict[str, Any] | None = None,
     release: str = "test",
     namespace: str = "llm",
+    api_versions: Iterable[str] = (),
 ) -> list[str]:
     args = [
         tool("helm"),
@@ -59,6 +60,8 @@ def _args(
         args += ["--values", str(v)]
     for key, value in (set_json or {}).items():
         args += ["--set-json", f"{key}={json.dumps(value)}"]
+    for api in api_versions:
+        args += ["--api-versions", api]
     return args
 
 

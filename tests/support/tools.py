@@ -19,6 +19,7 @@ VERSIONS_FILE = REPO / "ci" / "versions.env"
 TOOLS = {
     "helm": ("helm", "HELM_VERSION"),
     "kubeconform": ("kubeconform", "KUBECONFORM_VERSION"),
+    "kube-score": ("kube-score", "KUBE_SCORE_VERSION"),
     "ct": ("chart-testing", "CHART_TESTING_VERSION"),
     "helm-docs": ("helm-docs", "HELM_DOCS_VERSION"),
     "promtool": ("promtool", "PROMETHEUS_MODULE_VERSION"),

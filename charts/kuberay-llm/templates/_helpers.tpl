@@ -493,3 +493,19 @@ global setting), else the error naming both. Call with (dict "ctx" $ "at" "<path
 {{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Fail when the cluster Helm installs into does not serve an API a template needs: the
+install would otherwise stop at "no matches for kind" without naming the value that
+asked for it. Offline (`helm template`, Argo CD) there is no cluster to ask; Helm's
+built-in API list lacks apiregistration.k8s.io, which every real API server serves,
+so the check only runs when Helm has discovered the cluster's APIs.
+Call with (dict "ctx" $ "api" "<group/version/Kind>" "install" "<what serves it>" "value" "<value that turns it off, or empty>").
+*/}}
+{{- define "kuberay-llm.requireApi" -}}
+{{- $apis := .ctx.Capabilities.APIVersions -}}
+{{- if and ($apis.Has "apiregistration.k8s.io/v1") (not ($apis.Has .api)) -}}
+{{- $off := ternary (printf ", or set %s to false" .value) "" (not (empty .value)) -}}
+{{- fail (printf "%sthe cluster does not serve %s: install %s first%s" (ternary (printf "%s: " .value) "" (not (empty .value))) .api .install $off) -}}
+{{- end -}}
+{{- end -}}

@@ -253,10 +253,10 @@ llmstack.io/model: {{ . }}
 {{- end -}}
 {{- end -}}
 
-{{/* Affinity of one model: `affinity` plus the podAntiAffinityPreset term, as YAML (empty when none); args: dict ctx, model. */}}
+{{/* Affinity of one model: `affinity` plus the podAntiAffinityPreset term (unless `affinity` has a podAntiAffinity of its own, which wins), as YAML (empty when none); args: dict ctx, model. */}}
 {{- define "vllm-standalone.affinity" -}}
 {{- $affinity := deepCopy .model.affinity -}}
-{{- with .model.podAntiAffinityPreset -}}
+{{- with and (not (hasKey $affinity "podAntiAffinity")) .model.podAntiAffinityPreset -}}
 {{- $selector := include "vllm-standalone.selectorLabels" (dict "ctx" $.ctx "component" "engine" "model" $.model.name) | fromYaml -}}
 {{- $term := dict "topologyKey" $.model.podAntiAffinityTopologyKey "labelSelector" (dict "matchLabels" $selector) -}}
 {{- if eq . "hard" -}}
@@ -386,10 +386,6 @@ llmstack.io/model: {{ . }}
 {{- if and (has $surge (list "0" "0%")) (has $unavailable (list "0" "0%")) -}}
 {{- fail (printf "%s: strategy.rollingUpdate.maxSurge and strategy.rollingUpdate.maxUnavailable cannot both be 0" $at) -}}
 {{- end -}}
-{{- end -}}
-{{- /* Scheduling */ -}}
-{{- if and $m.podAntiAffinityPreset (hasKey $m.affinity "podAntiAffinity") -}}
-{{- fail (printf "%s: podAntiAffinityPreset and affinity.podAntiAffinity are both set; use one" $at) -}}
 {{- end -}}
 {{- /* Autoscaling */ -}}
 {{- $hpa := $m.autoscaling.hpa -}}
@@ -563,5 +559,60 @@ global setting), else the error naming both. Call with (dict "ctx" $ "at" "<path
 {{- if gt (include "vllm-standalone.durationMs" $m.scrapeTimeout | int64) (include "vllm-standalone.durationMs" $m.interval | int64) -}}
 {{- printf "%s.scrapeTimeout (%s) must not exceed %s.interval (%s): Prometheus refuses such a scrape config" .at $m.scrapeTimeout .at $m.interval -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Fail when the cluster Helm installs into does not serve an API a template needs: the
+install would otherwise stop at "no matches for kind" without naming the value that
+asked for it. Offline (`helm template`, Argo CD) there is no cluster to ask; Helm's
+built-in API list lacks apiregistration.k8s.io, which every real API server serves,
+so the check only runs when Helm has discovered the cluster's APIs.
+Call with (dict "ctx" $ "api" "<group/version/Kind>" "install" "<what serves it>" "value" "<value that turns it off, or empty>").
+*/}}
+{{- define "vllm-standalone.requireApi" -}}
+{{- $apis := .ctx.Capabilities.APIVersions -}}
+{{- if and ($apis.Has "apiregistration.k8s.io/v1") (not ($apis.Has .api)) -}}
+{{- $off := ternary (printf ", or set %s to false" .value) "" (not (empty .value)) -}}
+{{- fail (printf "%sthe cluster does not serve %s: install %s first%s" (ternary (printf "%s: " .value) "" (not (empty .value))) .api .install $off) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Bytes in a Kubernetes quantity (`20Gi`, `500M`, `1e9`); the input matches the schema's
+quantity pattern.
+*/}}
+{{- define "vllm-standalone.quantityBytes" -}}
+{{- $q := toString . -}}
+{{- $units := dict "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "P" 1000000000000000.0 "E" 1000000000000000000.0 "m" 0.001 -}}
+{{- $unit := regexFind "[A-Za-z]+$" $q -}}
+{{- mulf (trimSuffix $unit $q | float64) (get $units $unit | default 1.0) | ceil | int64 -}}
+{{- end -}}
+
+{{/*
+The ephemeral storage an engine pod writes on its node, as a quantity in Mi: the size
+limits of its pod-local volumes (the HOME cache, /tmp and an emptyDir model volume)
+plus 1Gi for container logs; "" when one of them has no limit. The engine and download
+containers request it, so the scheduler places a pod that downloads tens of GB of
+weights only on a node with that much disk, and take it as their limit, so the kubelet
+evicts a pod that outgrows it instead of letting it fill the node. Call with (dict "model" <model>).
+*/}}
+{{- define "vllm-standalone.podLocalStorage" -}}
+{{- $m := .model -}}
+{{- $sizes := list $m.cacheSizeLimit $m.tmpSizeLimit "1Gi" -}}
+{{- if eq $m.storage.type "emptyDir" -}}
+{{- $sizes = append $sizes $m.storage.emptyDir.sizeLimit -}}
+{{- end -}}
+{{- $bytes := 0 -}}
+{{- $bounded := true -}}
+{{- range $sizes -}}
+{{- if empty (toString .) -}}
+{{- $bounded = false -}}
+{{- else -}}
+{{- $bytes = add $bytes (include "vllm-standalone.quantityBytes" .) -}}
+{{- end -}}
+{{- end -}}
+{{- if $bounded -}}
+{{- printf "%dMi" (div (add $bytes 1048575) 1048576) -}}
 {{- end -}}
 {{- end -}}

@@ -290,6 +290,17 @@ def test_anti_affinity_preset_keeps_user_node_affinity() -> None:
     assert "podAntiAffinity" in affinity
 
 
+def test_replicas_spread_over_nodes_by_default() -> None:
+    anti = pod_spec(render())["affinity"]["podAntiAffinity"]
+    assert anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+
+
+def test_a_pod_anti_affinity_of_the_users_own_replaces_the_preset() -> None:
+    own = {"requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": "topology.kubernetes.io/zone", "labelSelector": {"matchLabels": {"team": "a"}}}]}
+    affinity = pod_spec(render(defaults={"affinity": {"podAntiAffinity": own}, "podAntiAffinityPreset": "hard"}))["affinity"]
+    assert affinity["podAntiAffinity"] == own
+
+
 def test_topology_spread_constraint_gets_the_model_selector() -> None:
     constraint = {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway"}
     rendered = pod_spec(render(defaults={"topologySpreadConstraints": [constraint]}))["topologySpreadConstraints"][0]
@@ -425,7 +436,8 @@ def test_dev_shm_is_a_sized_memory_emptydir() -> None:
 
 def test_resources_requests_and_limits_are_passed_through_next_to_the_gpu() -> None:
     resources = engine(render(defaults={"resources": {"requests": {"cpu": "8", "memory": "64Gi"}, "limits": {"memory": "96Gi"}}}))["resources"]
-    assert resources == {"requests": {"cpu": "8", "memory": "64Gi"}, "limits": {"memory": "96Gi", GPU: 1}}
+    local = {"ephemeral-storage": "23552Mi"}  # the pod-local volumes' limits (see the node-local storage tests)
+    assert resources == {"requests": {"cpu": "8", "memory": "64Gi", **local}, "limits": {"memory": "96Gi", GPU: 1, **local}}
 
 
 def test_read_only_root_filesystem_has_writable_tmp_and_home() -> None:
@@ -834,3 +846,29 @@ def test_tracing_passes_the_endpoint_to_vllm_over_otlp_http() -> None:
     variables = env(container)
     assert variables["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"]["value"] == "http/protobuf"
     assert variables["OTEL_SERVICE_NAME"]["value"] == f"{FULLNAME}-{DEFAULT_MODEL}"
+
+
+# ---------------------------------------------------------------- node-local storage
+
+def test_the_engine_requests_the_ephemeral_storage_of_its_pod_local_volumes() -> None:
+    """cacheSizeLimit 20Gi + tmpSizeLimit 2Gi + 1Gi for logs, as request and limit."""
+    resources = engine(render())["resources"]
+    assert resources["requests"]["ephemeral-storage"] == resources["limits"]["ephemeral-storage"] == "23552Mi"
+
+
+def test_an_emptydir_model_volume_adds_its_size_limit_to_engine_and_download_container() -> None:
+    rendered = render(defaults={"storage": {"type": "emptyDir", "emptyDir": {"sizeLimit": "50Gi"}}, "download": {"enabled": True, "repo": "Qwen/Qwen2.5-0.5B-Instruct"}})
+    expected = f"{(20 + 2 + 1 + 50) * 1024}Mi"
+    assert engine(rendered)["resources"]["requests"]["ephemeral-storage"] == expected
+    assert init_container(rendered)["resources"]["limits"]["ephemeral-storage"] == expected
+
+
+def test_an_unbounded_volume_leaves_ephemeral_storage_unset() -> None:
+    resources = engine(render(defaults={"storage": {"type": "emptyDir", "emptyDir": {"sizeLimit": ""}}}))["resources"]
+    assert "ephemeral-storage" not in resources["requests"] and "ephemeral-storage" not in resources["limits"]
+
+
+def test_ephemeral_storage_set_in_resources_wins() -> None:
+    resources = engine(render(defaults={"resources": {"requests": {"ephemeral-storage": "100Gi"}}}))["resources"]
+    assert resources["requests"]["ephemeral-storage"] == "100Gi"
+    assert resources["limits"]["ephemeral-storage"] == "23552Mi"

@@ -91,7 +91,6 @@ BAD_VALUES = [
     case("read-only-volume-that-starts-empty", {"defaults": {"storage": {"readOnly": True}}}, "storage.readOnly", "download.enabled"),
     case("grace-period-not-longer-than-prestop", {"defaults": {"preStopSleepSeconds": 60, "terminationGracePeriodSeconds": 30}}, "terminationGracePeriodSeconds", "preStopSleepSeconds"),
     case("rolling-update-that-cannot-progress", {"defaults": {"strategy": {"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}}}, "strategy.rollingUpdate.maxSurge"),
-    case("anti-affinity-preset-and-rule", {"defaults": {"podAntiAffinityPreset": "hard", "affinity": {"podAntiAffinity": {}}}}, "podAntiAffinityPreset", "affinity.podAntiAffinity"),
     case("hpa-min-above-max", {"defaults": {"autoscaling": {"hpa": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}}}, "autoscaling.hpa.minReplicas"),
     case("hpa-without-metrics", {"defaults": {"autoscaling": {"hpa": {"enabled": True, "numRequestsWaiting": {"enabled": False}}}}}, "autoscaling.hpa"),
     case("keda-min-above-max", {"defaults": {"autoscaling": {"keda": {"enabled": True, "minReplicaCount": 5, "maxReplicaCount": 2}}}}, "autoscaling.keda.minReplicaCount"),
