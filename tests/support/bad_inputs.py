@@ -107,23 +107,6 @@ def schema_values(schema: dict[str, Any], node: Any = None, path: tuple[str, ...
         yield from schema_values(schema, sub, (*path, "*"))
 
 
-def schema_node(schema: dict[str, Any], tokens: tuple[str, ...]) -> dict[str, Any]:
-    """The node `schema_values` yields for these tokens (local `$ref`s followed)."""
-    node: Any = schema
-    for token in (*tokens, None):
-        while isinstance(node, dict) and "$ref" in node:
-            node = schema["$defs"][node["$ref"].rsplit("/", 1)[-1]]
-        if token is None:
-            return node
-        if token == "[]":
-            node = node["items"]
-        elif token == "*":
-            node = node["additionalProperties"] if isinstance(node.get("additionalProperties"), dict) else next(iter(node["patternProperties"].values()))
-        else:
-            node = node["properties"][token]
-    return node
-
-
 def schema_path(tokens: tuple[str, ...]) -> str:
     """`.a.b[].c.*`, the form tests.support.value_types matches."""
     return "".join("[]" if t == "[]" else f".{t}" for t in tokens)
