@@ -162,7 +162,7 @@ class ModelConfig(StrictModel):
     routing: Literal["power_of_two", "prefix_cache_affinity"] = Field("power_of_two", description="How requests pick a replica: power-of-two-choices on queue length, or affinity to replicas that hold the prompt's prefix in cache.")
     max_ongoing_requests: int = Field(64, ge=1, description="Requests a replica works on at once; more wait in the router's queue.")
     max_queued_requests: int = Field(256, ge=-1, description="Requests that may wait for a replica before new ones get 503 (-1: unbounded, not recommended).")
-    env: dict[EnvVarName, str] = Field(default_factory=dict, description="Environment variables for the engine's workers (no secrets: use the pod's secretKeyRef env).")
+    env: dict[EnvVarName, str] = Field(default_factory=dict, description="Environment variables for the engine's workers (no secrets: use the pod's secretKeyRef env). CPU models get VLLM_CPU_OMP_THREADS_BIND=nobind unless it is set here: vLLM's `auto` pins every engine in a pod to the same cores, which stalls the second engine of a rolling update.")
     stream_batching_interval_ms: float | None = Field(
         None,
         ge=0,

@@ -24,6 +24,9 @@ HEALTH_CHECK_TIMEOUT_S = 30
 # cluster has none free, the old replica keeps serving until the autoscaler adds one.
 MAX_SURGE_PERCENT = 100
 
+# vLLM CPU backend: where an engine pins its OpenMP threads.
+CPU_THREADS_BIND = "VLLM_CPU_OMP_THREADS_BIND"
+
 
 def drain_timeout_s(config: AppConfig) -> float:
     """How long the app's replicas may take to drain: the longest any model allows.
@@ -127,6 +130,11 @@ def to_llm_config(model: ModelConfig, tracing: TracingConfig | None = None) -> d
             "max_num_adapters_per_replica": model.lora.max_num_adapters_per_replica,
         }
     env = dict(model.env)
+    if model.accelerator.kind == "CPU":
+        # vLLM's default (`auto`) pins each CPU engine's threads to the first cores it
+        # sees, the same ones for every engine in a pod: during a rolling update the
+        # replacement engine shares (and stalls on) the old one's cores.
+        env.setdefault(CPU_THREADS_BIND, "nobind")
     if tracing is not None and tracing.engine_spans:
         cfg["engine_kwargs"]["otlp_traces_endpoint"] = tracing.otlp_endpoint
         env.setdefault("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf")

@@ -75,6 +75,13 @@ def test_cpu_model_gets_one_cpu_bundle_per_worker():
     assert "accelerator_type" not in llm
 
 
+def test_cpu_engines_leave_thread_placement_to_the_kernel_unless_told():
+    assert to_llm_config(model(accelerator={"kind": "CPU"}))["runtime_env"]["env_vars"] == {"VLLM_CPU_OMP_THREADS_BIND": "nobind"}
+    pinned = to_llm_config(model(accelerator={"kind": "CPU"}, env={"VLLM_CPU_OMP_THREADS_BIND": "0-3"}))
+    assert pinned["runtime_env"]["env_vars"]["VLLM_CPU_OMP_THREADS_BIND"] == "0-3"
+    assert "runtime_env" not in to_llm_config(model())
+
+
 def test_gpu_bundles_cover_tensor_times_pipeline_parallel():
     llm = to_llm_config(model(engine={"tensor_parallel_size": 8, "pipeline_parallel_size": 4}, accelerator={"gpu_type": "H100"}))
     assert len(llm["placement_group_config"]["bundles"]) == 32
