@@ -537,8 +537,7 @@ llmstack.io/model: {{ . }}
 
 {{/*
 Milliseconds in a Prometheus duration (`1m30s`, `15s`, `500ms`), for comparing two of
-them (a scrape timeout longer than its interval makes prometheus-operator drop the
-monitor). Input must already match the schema's duration pattern.
+them (Prometheus refuses a scrape config whose timeout exceeds its interval). Input must already match the schema's duration pattern.
 */}}
 {{- define "vllm-standalone.durationMs" -}}
 {{- $units := dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000 "w" 604800000 "y" 31536000000 -}}
@@ -551,7 +550,7 @@ monitor). Input must already match the schema's duration pattern.
 
 {{/*
 "" when a monitor's scrapeTimeout fits its interval (or either is left to Prometheus'
-global setting), else the error naming both. Call with (dict "ctx" $ "at" "<path>" "m" <monitor values>).
+global setting), else the error naming both. Call with (dict "at" "<values path>" "m" <monitor values>).
 */}}
 {{- define "vllm-standalone.scrapeTimeoutError" -}}
 {{- $m := .m -}}

@@ -868,7 +868,10 @@ def test_an_unbounded_volume_leaves_ephemeral_storage_unset() -> None:
     assert "ephemeral-storage" not in resources["requests"] and "ephemeral-storage" not in resources["limits"]
 
 
-def test_ephemeral_storage_set_in_resources_wins() -> None:
-    resources = engine(render(defaults={"resources": {"requests": {"ephemeral-storage": "100Gi"}}}))["resources"]
-    assert resources["requests"]["ephemeral-storage"] == "100Gi"
-    assert resources["limits"]["ephemeral-storage"] == "23552Mi"
+@pytest.mark.parametrize("side", ["requests", "limits"])
+def test_ephemeral_storage_set_in_resources_leaves_both_to_the_user(side: str) -> None:
+    """A derived request above the user's own limit would be rejected by the API server."""
+    resources = engine(render(defaults={"resources": {side: {"ephemeral-storage": "10Gi"}}}))["resources"]
+    assert resources[side]["ephemeral-storage"] == "10Gi"
+    other = "limits" if side == "requests" else "requests"
+    assert "ephemeral-storage" not in resources.get(other, {})
