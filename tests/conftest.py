@@ -31,6 +31,13 @@ FOLDER_TIERS = {
     "load": "load",
 }
 
+# The order the tiers run in. The serve tier's engines (serve_app's two, vLLM's own
+# server) are session fixtures and stay up until the run ends, holding GBs of memory
+# and CPU on a 2-core machine; the cluster and pods tiers, whose real components have
+# timeouts, run before any of them starts. (A full run once timed out a pods-tier Ray
+# Serve rollout that passed whenever the tier ran alone.)
+RUN_ORDER = ("render", "cluster", "pods", "serve", "load")
+
 _durations: dict[str, float] = defaultdict(float)
 _counts: dict[str, int] = defaultdict(int)
 _started = time.monotonic()
@@ -57,6 +64,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         tier = FOLDER_TIERS.get(rel.parts[0]) if len(rel.parts) > 1 else None
         if tier and not tier_of(item):
             item.add_marker(getattr(pytest.mark, tier))
+    # A stable sort: files keep their order within a tier.
+    items.sort(key=lambda item: RUN_ORDER.index(tier_of(item)) if tier_of(item) in RUN_ORDER else len(RUN_ORDER))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
