@@ -23,18 +23,13 @@ SKIPS = skips.load(SKIPS_FILE)
 CHECK_ID = re.compile(r"[a-z][a-z0-9-]+")
 
 
-def chart_of(case_id: str) -> str:
-    return case_id.split("/", 1)[0]
-
-
 def describe(f: Finding) -> str:
     return f"{f.check_id} {f.kind}/{f.name}: {f.check_name} ({'; '.join(f.comments)})"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_kube_score_reports_no_failure_outside_the_skip_list(case: cases.Case, kube_score_findings: dict[str, list[Finding]]) -> None:
-    findings = kube_score_findings[case.id]
-    unexplained = [f for f in findings if not f.passed and not any(s.covers(case.chart, f) for s in SKIPS)]
+    unexplained = skips.unexplained(case.chart, kube_score_findings[case.id], SKIPS)
     assert not unexplained, "fix the chart, or justify in kube-score-skips.yaml:\n" + "\n".join(sorted(map(describe, unexplained)))
 
 
@@ -49,18 +44,8 @@ def test_kube_score_scored_the_workloads(case: cases.Case, kube_score_findings: 
 def test_every_skip_still_matches_a_failure_in_each_of_its_charts_kinds_and_names(
     skip: skips.Skip, kube_score_findings: dict[str, list[Finding]]
 ) -> None:
-    matched = [(chart_of(case_id), f) for case_id, fs in kube_score_findings.items() for f in fs
-               if not f.passed and skip.covers(chart_of(case_id), f)]
-    assert not skips.staleness(skip, matched)
+    assert not skips.staleness(skip, skips.matched(skip, kube_score_findings))
 
 
 def test_skip_entries_name_a_check_charts_kinds_and_a_one_line_reason() -> None:
-    entries = skips.raw_entries(SKIPS_FILE)
-    assert entries
-    for e in entries:
-        assert skips.FIELDS <= set(e) <= skips.FIELDS | skips.OPTIONAL, e
-        assert CHECK_ID.fullmatch(e["id"]), e["id"]
-        assert e["charts"] and set(e["charts"]) <= set(cases.CHARTS), e
-        assert isinstance(e["why"], str) and 20 <= len(e["why"]) <= 200 and "\n" not in e["why"].strip(), e
-    scopes = [(e["id"], tuple(e["charts"]), tuple(e["kinds"])) for e in entries]
-    assert len(scopes) == len(set(scopes)), "one entry per check id, charts and kinds"
+    assert not skips.entry_problems(skips.raw_entries(SKIPS_FILE), CHECK_ID, cases.CHARTS)
