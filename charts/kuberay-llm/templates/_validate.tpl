@@ -22,7 +22,6 @@ field it is about. All failures are reported together, one per line.
 {{- /* Models */ -}}
 {{- $engineFields := include "kuberay-llm.engineFields" . | fromJsonArray -}}
 {{- $seen := dict -}}
-{{- $gpuDemand := 0.0 -}}
 {{- range $i, $m := $v.models -}}
 {{- $at := printf "models[%d]" $i -}}
 {{- if hasKey $seen (toString $m.id) -}}
@@ -77,7 +76,6 @@ field it is about. All failures are reported together, one per line.
 {{- if eq $kind "GPU" -}}
 {{- $perHost := mulf $tp $fraction -}}
 {{- $perReplica := mulf $tp $pp $fraction -}}
-{{- $gpuDemand = addf $gpuDemand (mulf $perReplica $maxR) -}}
 {{- $matching := list -}}
 {{- $fits := false -}}
 {{- range $groups -}}
@@ -221,12 +219,9 @@ field it is about. All failures are reported together, one per line.
 {{- $acc := $m.accelerator | default dict -}}
 {{- $fraction := float64 (dig "gpuFraction" 1.0 $acc) -}}
 {{- $pp := int (dig "engine" "pipelineParallelSize" 1 $m) -}}
-{{- /* The sides replace the model's own replicas in the GPU demand. */ -}}
-{{- $gpuDemand = 0.0 -}}
 {{- range $side := list "prefill" "decode" -}}
 {{- $role := get $.Values.prefillDecode $side | default dict -}}
 {{- $tp := int ($role.tensorParallelSize | default (dig "engine" "tensorParallelSize" 1 $m)) -}}
-{{- $gpuDemand = addf $gpuDemand (mulf $tp $pp $fraction (int (dig "autoscaling" "maxReplicas" 1 $role))) -}}
 {{- $fits := false -}}
 {{- range $groups -}}
 {{- if and (gt (int .gpus) 0) (or (not $acc.gpuType) (eq (toString .gpuType) (toString $acc.gpuType))) (le (mulf $tp $fraction) (float64 .gpus)) (le (mulf $tp $pp $fraction) (mulf .gpus .numOfHosts)) -}}
@@ -244,7 +239,6 @@ field it is about. All failures are reported together, one per line.
 {{- $errors = append $errors "workerGroups: at least one worker group is needed (the head runs no Serve replicas)" -}}
 {{- end -}}
 {{- $groupNames := dict -}}
-{{- $gpuSupply := 0.0 -}}
 {{- range $i, $g := $groups -}}
 {{- $at := printf "workerGroups[%d]" $i -}}
 {{- if hasKey $groupNames $g.groupName -}}
@@ -279,11 +273,10 @@ field it is about. All failures are reported together, one per line.
 {{- $errors = append $errors (printf "%s.terminationGracePeriodSeconds: %d is shorter than spot.preStopSleepSeconds + the largest models[].gracefulShutdownTimeoutS = %d; in-flight requests would be cut off" $at (int $g.terminationGracePeriodSeconds) $drain) -}}
 {{- end -}}
 {{- end -}}
-{{- $replicas := ternary $g.maxReplicas $g.replicas $v.autoscaler.enabled -}}
-{{- $gpuSupply = addf $gpuSupply (mulf $replicas $g.gpus $g.numOfHosts) -}}
 {{- end -}}
-{{- if gt $gpuDemand $gpuSupply -}}
-{{- $errors = append $errors (printf "models[].autoscaling.maxReplicas: the GPU models need up to %v GPUs (maxReplicas x tensorParallelSize x pipelineParallelSize x gpuFraction; with prefillDecode, of its prefill and decode sides), but workerGroups offer %v (%s x gpus x numOfHosts)" $gpuDemand $gpuSupply (ternary "maxReplicas" "replicas" $v.autoscaler.enabled)) -}}
+{{- $capacity := include "kuberay-llm.capacity" . | fromJson -}}
+{{- if gt $capacity.gpuDemand $capacity.gpuSupply -}}
+{{- $errors = append $errors (printf "models[].autoscaling.maxReplicas: the GPU models need up to %v GPUs (maxReplicas x tensorParallelSize x pipelineParallelSize x gpuFraction; with prefillDecode, of its prefill and decode sides), but workerGroups offer %v (%s x gpus x numOfHosts)" $capacity.gpuDemand $capacity.gpuSupply (ternary "maxReplicas" "replicas" $v.autoscaler.enabled)) -}}
 {{- end -}}
 
 {{- /* Head */ -}}

@@ -683,6 +683,53 @@ def test_notes_mention_helm_test_only_when_the_tests_are_installed() -> None:
     assert "helm test" not in notes(set_json={"tests": {"enabled": False}})
 
 
+SURGE_WARNING = "no room for a model-setting upgrade at full scale"
+CPU_MODEL = {"id": "tiny", "accelerator": {"kind": "CPU", "cpusPerWorker": 1}, "autoscaling": {"minReplicas": 1, "maxReplicas": 1}}
+
+
+def cpu_workers(**fields: object) -> list[dict[str, object]]:
+    return [{"groupName": "cpu", "gpus": 0, "minReplicas": 1, "maxReplicas": 1, **fields}]
+
+
+def flat_notes(**set_json: object) -> str:
+    return " ".join(notes(set_json=set_json).split())
+
+
+def test_notes_warn_when_the_gpu_workers_have_no_room_for_an_upgrade_surge_replica() -> None:
+    """Ray Serve starts a replacement before it stops an old replica (max_surge_percent)."""
+    text = flat_notes(workerGroups=[{"groupName": "gpu", "gpus": 1, "minReplicas": 1, "maxReplicas": 1}])
+    assert f"WARNING: {SURGE_WARNING}" in text
+    assert "it needs 1 GPUs (the models take up to 1 of the 1 the worker groups offer)" in text
+    assert SURGE_WARNING not in flat_notes(workerGroups=[{"groupName": "gpu", "gpus": 1, "minReplicas": 1, "maxReplicas": 2}])
+
+
+def test_notes_count_only_fixed_replicas_as_room_when_the_autoscaler_is_off() -> None:
+    groups = [{"groupName": "gpu", "gpus": 1, "replicas": 1, "minReplicas": 1, "maxReplicas": 2}]
+    assert SURGE_WARNING in flat_notes(workerGroups=groups, autoscaler={"enabled": False})
+
+
+def test_notes_warn_when_the_cpu_workers_have_no_ray_cpus_for_an_upgrade_surge_replica() -> None:
+    """A CPU replica takes 1 Ray CPU for its LLMServer actor plus cpusPerWorker per engine worker."""
+    cpu = {"image": {"variant": "cpu"}, "models": [CPU_MODEL]}
+    text = flat_notes(**cpu, workerGroups=cpu_workers(rayStartParams={"num-cpus": "3"}))
+    assert "it needs 2 Ray CPUs (the models take up to 2 of the 3 the worker groups offer)" in text
+    assert SURGE_WARNING not in flat_notes(**cpu, workerGroups=cpu_workers(rayStartParams={"num-cpus": "4"}))
+    assert SURGE_WARNING not in flat_notes(**cpu, workerGroups=cpu_workers(maxReplicas=2, resources={"requests": {"cpu": "2"}}))
+
+
+def test_notes_leave_ray_cpus_alone_when_a_group_does_not_say_how_many_it_has() -> None:
+    """Without num-cpus or a CPU request Ray counts the node's CPUs, unknown at render time."""
+    text = flat_notes(image={"variant": "cpu"}, models=[CPU_MODEL], workerGroups=cpu_workers(resources={"requests": {"memory": "4Gi"}}))
+    assert SURGE_WARNING not in text
+
+
+@pytest.mark.parametrize("preset", sorted(p.name for p in PRESET_DIR.glob("*.yaml")))
+def test_every_preset_has_room_for_an_upgrade_or_says_why_not(preset: str) -> None:
+    text = " ".join(notes([PRESET_DIR / preset]).split())
+    preset_text = (PRESET_DIR / preset).read_text()
+    assert (SURGE_WARNING in text) == ("No room for a second" in preset_text), text
+
+
 def test_notes_add_the_auth_header_when_auth_is_on() -> None:
     text = notes([PRESET_DIR / "llama-3.1-8b-2x1gpu.yaml"])
     assert f"kubectl -n {NAMESPACE} get secret llm-api-key -o jsonpath='{{.data.api-key}}' | base64 -d" in text

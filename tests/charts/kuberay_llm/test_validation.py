@@ -92,7 +92,7 @@ TEMPLATE_CASES = [
     ),
     Bad("gpu-type-matches-no-group", {"models": model(accelerator={"gpuType": "H100"}), "workerGroups": group(gpuType="L4")}, ("models[0].accelerator.gpuType", "H100")),
     Bad("gpu-model-without-gpu-group", {"workerGroups": group(gpus=0)}, ("models[0].accelerator.kind", "gpus > 0")),
-    Bad("gpu-capacity-short", {"models": model(autoscaling={"minReplicas": 1, "maxReplicas": 3})}, ("models[].autoscaling.maxReplicas", "workerGroups offer 1")),
+    Bad("gpu-capacity-short", {"models": model(autoscaling={"minReplicas": 1, "maxReplicas": 3})}, ("models[].autoscaling.maxReplicas", "workerGroups offer 2")),
     Bad("model-min-above-max", {"models": model(autoscaling={"minReplicas": 3, "maxReplicas": 2}), "workerGroups": group(maxReplicas=2)}, ("models[0].autoscaling.minReplicas",)),
     Bad("model-initial-out-of-range", {"models": model(autoscaling={"minReplicas": 1, "maxReplicas": 1, "initialReplicas": 2})}, ("models[0].autoscaling.initialReplicas",)),
     Bad("engine-extra-shadows-a-field", {"models": model(engine={"extra": {"max_model_len": 1024}})}, ("models[0].engine.extra.max_model_len", "engine.maxModelLen")),
