@@ -40,5 +40,11 @@ tools_path() {
   printf '%s' "$p"
 }
 
+# The Prometheus release of the pinned Go module: module v0.305.1 is Prometheus v3.5.1.
+prometheus_release() {
+  local v=${PROMETHEUS_MODULE_VERSION#v0.}
+  printf 'v%d.%d.%s' "${v:0:1}" "$((10#${v:1:2}))" "${v#*.}"
+}
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

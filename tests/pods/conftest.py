@@ -16,17 +16,22 @@ from typing import Iterator
 import pytest
 from kubernetes import config as kube_config
 
-from tests.cluster.kube import Kube
+from tests.cluster.kube import Kube, Namespaces
 from tests.cluster.namespaces import namespace, namespaces  # noqa: F401 - fixtures
 from tests.cluster.releases import Helm
 from tests.support import local_cluster
 from tests.support.tools import tool
 
+from . import prometheus as live
+from .charts import CHARTS
+
 # Tools ci/cluster and ci/node run; checked up front so a missing one names `make bootstrap`.
 NODE_TOOLS = (
     "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "ray-operator",
     "kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "bridge", "coredns", "kube-router", "helm",
+    "prometheus-operator",
 )
+OBSERVABILITY_RELEASE = "obs"
 
 _startup: dict[str, str | float] = {}
 # What the tier measured (times to ready, to recovery), printed at the end of the run.
@@ -51,6 +56,15 @@ def kube(cluster_dir: Path) -> Kube:
 @pytest.fixture(scope="package")
 def helm(cluster_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Helm:
     return Helm(cluster_dir / "kubeconfig", tmp_path_factory.mktemp("helm-home"))
+
+
+@pytest.fixture(scope="package")
+def prometheus(kube: Kube, namespaces: Namespaces, cluster_dir: Path, helm: Helm) -> Iterator[live.Prometheus]:
+    """A live Prometheus on the real node, with the observability chart's monitors and rules."""
+    with live.running(kube, namespaces, cluster_dir) as server:
+        helm("install", OBSERVABILITY_RELEASE, CHARTS / "observability", "--namespace", live.NAMESPACE, "--values", live.OBSERVABILITY_VALUES)
+        yield server
+        helm("uninstall", OBSERVABILITY_RELEASE, "--namespace", live.NAMESPACE, check=False)
 
 
 @pytest.fixture(scope="package")

@@ -21,6 +21,9 @@ from tests.support.tools import tool
 
 NODE_NAME = "real-0"
 NODE_LABEL = "llmstack.local/real-node"
+# What places a pod on the real node (the kwok nodes never run anything).
+NODE_SELECTOR = {NODE_LABEL: "true"}
+NODE_TOLERATION = {"key": NODE_LABEL, "operator": "Exists", "effect": "NoSchedule"}
 BASE_IMAGE = "localhost/llmstack/base:bookworm"
 READY_TIMEOUT_S = 120
 
@@ -53,8 +56,8 @@ def pod_on_real_node(name: str, labels: dict[str, str], containers: list[dict[st
         "kind": "Pod",
         "metadata": {"name": name, "labels": labels},
         "spec": {
-            "nodeSelector": {NODE_LABEL: "true"},
-            "tolerations": [{"key": NODE_LABEL, "operator": "Exists", "effect": "NoSchedule"}],
+            "nodeSelector": NODE_SELECTOR,
+            "tolerations": [NODE_TOLERATION],
             "terminationGracePeriodSeconds": 2,
             "containers": containers,
         },

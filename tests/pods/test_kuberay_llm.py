@@ -23,6 +23,7 @@ from tests.cluster.kube import RESTRICTED, Kube, Namespaces, wait_for
 from tests.cluster.rayclusters import RAY_GROUP, RAY_VERSION_API
 from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args, wait_release_gone
 
+from . import prometheus as live
 from .charts import (
     CHARTS, OVERLAYS, PRESETS, Served, answers, assert_streams_a_chat, chat_answers, describe_release, first_ready_endpoint,
     openai_client, service_url, wait_rayservice_ready,
@@ -95,6 +96,14 @@ def test_a_streamed_chat_completion_arrives_in_chunks(served: Served):
 def test_helm_test_passes_against_the_running_release(helm: Helm, served: Served):
     result = helm("test", RELEASE, "--namespace", served.namespace, "--timeout", "300s", "--logs", timeout=360)
     assert "all models served: tiny-llama" in result.stdout, result.stdout
+
+
+def test_prometheus_scrapes_every_ray_pod_through_each_monitor_that_selects_it(kube: Kube, served: Served, prometheus: live.Prometheus):
+    """The chart's PodMonitor and the observability chart's, through the chart's NetworkPolicy."""
+    ray_pods = kube.core.list_namespaced_pod(served.namespace, label_selector="ray.io/node-type").items
+    hosts = {pod.status.pod_ip for pod in ray_pods}
+    assert len(hosts) == 2, hosts
+    live.assert_monitors_scrape(kube, prometheus, served.namespace, hosts, {("PodMonitor", served.namespace), ("PodMonitor", live.NAMESPACE)})
 
 
 # Ray's ports the chart's NetworkPolicy opens only between the release's own Ray pods.

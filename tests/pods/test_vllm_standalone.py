@@ -19,6 +19,7 @@ from tests.cluster.kube import RESTRICTED, Kube, Namespaces, deployment_availabl
 from tests.cluster.presets import EXISTING_CLAIM
 from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args, wait_release_gone
 
+from . import prometheus as live
 from .charts import (
     CHARTS, OVERLAYS, PRESETS, Served, assert_streams_a_chat, chat_answers, create_model_claim, describe_release,
     first_ready_endpoint, openai_client, service_url, staged_model,
@@ -89,6 +90,12 @@ def test_a_streamed_chat_completion_arrives_in_chunks(served: Served):
 def test_helm_test_passes_against_the_running_release(helm: Helm, served: Served):
     result = helm("test", RELEASE, "--namespace", served.namespace, "--timeout", "300s", "--logs", timeout=360)
     assert "OK: 1 model(s) answered" in result.stdout, result.stdout
+
+
+def test_prometheus_scrapes_the_engine_through_each_monitor_that_selects_it(kube: Kube, served: Served, prometheus: live.Prometheus):
+    """The chart's ServiceMonitor and the observability chart's PodMonitor, through the chart's NetworkPolicy."""
+    hosts = {engine_pod(kube, served.namespace).status.pod_ip}
+    live.assert_monitors_scrape(kube, prometheus, served.namespace, hosts, {("ServiceMonitor", served.namespace), ("PodMonitor", live.NAMESPACE)})
 
 
 def test_a_killed_engine_core_is_restarted_and_serves_again(kube: Kube, cluster_dir, served: Served, figures: dict[str, float]):

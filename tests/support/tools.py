@@ -38,6 +38,7 @@ TOOLS = {
     "bridge": ("cni-plugins", "CNI_PLUGINS_VERSION"),
     "coredns": ("coredns", "COREDNS_VERSION"),
     "kube-router": ("kube-router", "KUBE_ROUTER_VERSION"),
+    "prometheus-operator": ("prometheus-operator", "PROMETHEUS_OPERATOR_VERSION"),
 }
 
 
