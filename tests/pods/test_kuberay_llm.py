@@ -26,7 +26,7 @@ from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args,
 from . import prometheus as live
 from .charts import (
     CHARTS, OVERLAYS, PRESETS, Served, answers, assert_streams_a_chat, chat_answers, describe_release, first_ready_endpoint,
-    openai_client, service_url, wait_rayservice_ready,
+    openai_client, service_url, streamed_chat, wait_rayservice_ready,
 )
 from .load import StreamingLoad
 from .ray_state import DASHBOARD_PORT, describe_ray, head_ip
@@ -104,6 +104,10 @@ def test_prometheus_scrapes_every_ray_pod_through_each_monitor_that_selects_it(k
     hosts = {pod.status.pod_ip for pod in ray_pods}
     assert len(hosts) == 2, hosts
     live.assert_monitors_scrape(kube, prometheus, served.namespace, hosts, {("PodMonitor", served.namespace), ("PodMonitor", live.NAMESPACE)})
+
+
+def test_every_recording_rule_for_ray_records_the_release_under_load(served: Served, prometheus: live.Prometheus):
+    live.assert_rules_record(prometheus, "llmstack-ray.rules", served.namespace, lambda: streamed_chat(served.url, MODEL, live.SHARED_PROMPT))
 
 
 # Ray's ports the chart's NetworkPolicy opens only between the release's own Ray pods.

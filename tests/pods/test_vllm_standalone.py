@@ -22,7 +22,7 @@ from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args,
 from . import prometheus as live
 from .charts import (
     CHARTS, OVERLAYS, PRESETS, Served, assert_streams_a_chat, chat_answers, create_model_claim, describe_release,
-    first_ready_endpoint, openai_client, service_url, staged_model,
+    first_ready_endpoint, openai_client, service_url, staged_model, streamed_chat,
 )
 from .load import StreamingLoad
 from .real_node import NODE_NAME, sigkill
@@ -96,6 +96,10 @@ def test_prometheus_scrapes_the_engine_through_each_monitor_that_selects_it(kube
     """The chart's ServiceMonitor and the observability chart's PodMonitor, through the chart's NetworkPolicy."""
     hosts = {engine_pod(kube, served.namespace).status.pod_ip}
     live.assert_monitors_scrape(kube, prometheus, served.namespace, hosts, {("ServiceMonitor", served.namespace), ("PodMonitor", live.NAMESPACE)})
+
+
+def test_every_recording_rule_for_vllm_records_the_release_under_load(served: Served, prometheus: live.Prometheus):
+    live.assert_rules_record(prometheus, "llmstack-vllm.rules", served.namespace, lambda: streamed_chat(served.url, MODEL, live.SHARED_PROMPT))
 
 
 def test_a_killed_engine_core_is_restarted_and_serves_again(kube: Kube, cluster_dir, served: Served, figures: dict[str, float]):
