@@ -23,6 +23,7 @@ from tests.cluster.kube import RESTRICTED, Kube, Namespaces, wait_for
 from tests.cluster.rayclusters import RAY_GROUP, RAY_VERSION_API
 from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args, wait_release_gone
 
+from . import dashboards
 from . import prometheus as live
 from .charts import (
     CHARTS, OVERLAYS, PRESETS, Served, answers, assert_streams_a_chat, chat_answers, describe_release, first_ready_endpoint,
@@ -108,6 +109,30 @@ def test_prometheus_scrapes_every_ray_pod_through_each_monitor_that_selects_it(k
 
 def test_every_recording_rule_for_ray_records_the_release_under_load(served: Served, prometheus: live.Prometheus):
     live.assert_rules_record(prometheus, "llmstack-ray.rules", served.namespace, lambda: streamed_chat(served.url, MODEL, live.SHARED_PROMPT))
+
+
+# Dashboard panels that show nothing for a kuberay-llm release on this machine, and why.
+EMPTY_PANELS = {
+    "Requests by HTTP status (vllm-standalone)": "vLLM's own HTTP server metrics; a Ray release's are Ray Serve's, on the ray-serve dashboard",
+    "Preemptions / s": "Ray exports vLLM's preemption counter only after a first preemption, which the cpu-tiny KV cache never reaches",
+    "Errors / s by route and code": "only 5xx answers make these series, and the load here gets none",
+}
+
+
+@pytest.mark.parametrize("dashboard", dashboards.dashboard_names())
+def test_every_dashboard_panel_shows_data_for_the_release(dashboard: str, served: Served, prometheus: live.Prometheus):
+    streamed_chat(served.url, MODEL, live.SHARED_PROMPT)
+    if dashboard == "gpu":
+        assert not dashboards.checked(dashboard, EMPTY_PANELS), "a GPU dashboard panel that could show data here"
+    else:
+        assert dashboards.checked(dashboard, EMPTY_PANELS)
+    assert dashboards.empty_panels(prometheus, dashboard, served.namespace, EMPTY_PANELS) == {}
+
+
+def test_the_dashboards_offer_the_release_and_its_model(served: Served, prometheus: live.Prometheus):
+    for name in ("llm-engines", "ray-serve", "cost"):
+        _, offered = dashboards.variables(prometheus, name, served.namespace)
+        assert served.namespace in offered["namespace"] and MODEL in offered["model"], (name, offered)
 
 
 # Ray's ports the chart's NetworkPolicy opens only between the release's own Ray pods.

@@ -19,6 +19,7 @@ from tests.cluster.kube import RESTRICTED, Kube, Namespaces, deployment_availabl
 from tests.cluster.presets import EXISTING_CLAIM
 from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args, wait_release_gone
 
+from . import dashboards
 from . import prometheus as live
 from .charts import (
     CHARTS, OVERLAYS, PRESETS, Served, assert_streams_a_chat, chat_answers, create_model_claim, describe_release,
@@ -100,6 +101,23 @@ def test_prometheus_scrapes_the_engine_through_each_monitor_that_selects_it(kube
 
 def test_every_recording_rule_for_vllm_records_the_release_under_load(served: Served, prometheus: live.Prometheus):
     live.assert_rules_record(prometheus, "llmstack-vllm.rules", served.namespace, lambda: streamed_chat(served.url, MODEL, live.SHARED_PROMPT))
+
+
+@pytest.mark.parametrize("dashboard", ["cost", "gpu", "llm-engines"])
+def test_every_dashboard_panel_shows_data_for_the_release(dashboard: str, served: Served, prometheus: live.Prometheus):
+    """The ray-serve dashboard is Ray's alone; every other dashboard covers vLLM's own server."""
+    streamed_chat(served.url, MODEL, live.SHARED_PROMPT)
+    if dashboard == "gpu":
+        assert not dashboards.checked(dashboard, {}), "a GPU dashboard panel that could show data here"
+    else:
+        assert dashboards.checked(dashboard, {})
+    assert dashboards.empty_panels(prometheus, dashboard, served.namespace, {}) == {}
+
+
+def test_the_dashboards_offer_the_release_and_its_model(served: Served, prometheus: live.Prometheus):
+    for name in ("llm-engines", "cost"):
+        _, offered = dashboards.variables(prometheus, name, served.namespace)
+        assert served.namespace in offered["namespace"] and MODEL in offered["model"], (name, offered)
 
 
 def test_a_killed_engine_core_is_restarted_and_serves_again(kube: Kube, cluster_dir, served: Served, figures: dict[str, float]):
