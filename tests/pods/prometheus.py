@@ -28,7 +28,7 @@ from kubernetes import client
 
 from tests.cluster.kube import RESTRICTED, Kube, Namespaces, describe_namespace, wait_for
 from tests.support import processes
-from tests.support.tools import tool, versions
+from tests.support.tools import REPO, tool, versions
 
 from .real_node import NODE_SELECTOR, NODE_TOLERATION, describe_pod
 
@@ -60,9 +60,9 @@ SHARED_PROMPT = " ".join(["The scheduler keeps every running sequence's blocks i
 
 
 def prometheus_release() -> str:
-    """The Prometheus release of the pinned Go module (ci/lib.sh prometheus_release)."""
-    major_minor, patch = versions()["PROMETHEUS_MODULE_VERSION"].removeprefix("v0.").split(".")
-    return f"v{major_minor[0]}.{int(major_minor[1:])}.{patch}"
+    """The Prometheus release of the pinned Go module, as ci/lib.sh derives it for the image's tag."""
+    script = f". {REPO / 'ci' / 'lib.sh'}; prometheus_release"
+    return subprocess.run(["bash", "-c", script], check=True, capture_output=True, text=True).stdout.strip()
 
 
 def image(name: str, tag: str) -> str:
@@ -107,7 +107,8 @@ def operator(cluster_dir: Path) -> Iterator[None]:
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [tool("prometheus-operator"), f"--prometheus-config-reloader={reloader}", f"--web.listen-address=127.0.0.1:{port}",
-             "--log-level=info"],
+             # No CPU request (see prometheus_resource); no limit, which would throttle the reloader.
+             "--config-reloader-cpu-request=0", "--config-reloader-cpu-limit=0", "--log-level=info"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             env={**os.environ, "KUBECONFIG": str(cluster_dir / "kubeconfig")},
         )
@@ -173,7 +174,9 @@ def prometheus_resource() -> dict[str, Any]:
             "ruleNamespaceSelector": everything,
             "nodeSelector": NODE_SELECTOR,
             "tolerations": [NODE_TOLERATION],
-            "resources": {"requests": {"cpu": "50m", "memory": "200Mi"}, "limits": {"memory": "600Mi"}},
+            # No CPU request: the workloads' own requests fill the node's 2 CPUs (vllm-standalone's
+            # rolling update runs two 1-CPU engines), and the scheduler counts requests only.
+            "resources": {"requests": {"memory": "200Mi"}, "limits": {"memory": "600Mi"}},
             "securityContext": {
                 "runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534,
                 "seccompProfile": {"type": "RuntimeDefault"},
