@@ -210,18 +210,14 @@ def test_every_recorded_name_referenced_is_recorded() -> None:
 
 # ---------------------------------------------------------------- alerts
 
-ALL_ALERTS = {
-    "LLMHighTimeToFirstToken", "LLMHighInterTokenLatency", "LLMKVCacheNearFull", "LLMRequestsWaitingTooLong",
-    "LLMPreemptions", "LLMHighErrorRatio", "RayServeNoHealthyReplicas", "RayServeReplicaUnhealthy",
-    "RayServeDeploymentUnhealthy", "GPUIdleWhileAllocated", "LLMPodRestarting",
-}
 ALERT_KEYS = {
     "highTimeToFirstToken": "LLMHighTimeToFirstToken", "highInterTokenLatency": "LLMHighInterTokenLatency",
     "kvCacheNearFull": "LLMKVCacheNearFull", "requestsWaitingTooLong": "LLMRequestsWaitingTooLong",
-    "preemptions": "LLMPreemptions", "highErrorRatio": "LLMHighErrorRatio",
+    "preemptions": "LLMPreemptions", "highErrorRatio": "LLMHighErrorRatio", "enginesDown": "LLMEnginesDown",
     "serveNoHealthyReplicas": "RayServeNoHealthyReplicas", "serveReplicaUnhealthy": "RayServeReplicaUnhealthy",
     "serveDeploymentUnhealthy": "RayServeDeploymentUnhealthy", "gpuIdle": "GPUIdleWhileAllocated", "podRestarts": "LLMPodRestarting",
 }
+ALL_ALERTS = set(ALERT_KEYS.values())
 
 
 def test_every_alert_is_rendered_by_default() -> None:
@@ -246,6 +242,14 @@ def test_runbook_has_a_section_per_alert() -> None:
 @pytest.mark.parametrize("key,name", sorted(ALERT_KEYS.items()))
 def test_each_alert_can_be_turned_off(key: str, name: str) -> None:
     assert alert_names(render(**{f"alerts.{key}.enabled": False})) == ALL_ALERTS - {name}
+
+
+def test_the_engines_down_alert_reads_the_chart_own_engine_scrape_and_needs_it() -> None:
+    """`up` of the vllm PodMonitor's targets, per model Deployment when the scrape labels it."""
+    expr = rule(render(), "LLMEnginesDown")["expr"]
+    assert expr == 'sum by (namespace, service) (up{job="llm/test-observability-vllm"}) == 0'
+    assert "by (namespace) (" in rule(render(**{"scrape.vllm.serviceLabel": False}), "LLMEnginesDown")["expr"]
+    assert alert_names(render(**{"scrape.vllm.enabled": False})) == ALL_ALERTS - {"LLMEnginesDown"}
 
 
 @pytest.mark.parametrize("key,name", sorted(ALERT_KEYS.items()))
