@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
 
 import httpx
+import yaml
 from kubernetes import client
 
 from tests.cluster.kube import RESTRICTED, Kube, Namespaces, describe_namespace, wait_for
@@ -42,6 +43,10 @@ OBSERVABILITY_VALUES = Path(__file__).parent / "values" / "observability.yaml"
 READY_TIMEOUT_S = 180
 # Operator sync, config reload, first scrape: a few intervals.
 TARGET_TIMEOUT_S = 120
+# An alert's firing or resolving, a few evaluations after the fact.
+ALERT_TIMEOUT_S = 120
+# What the harness's polling (tests.cluster.kube.wait_for) adds to a measured delay.
+POLL_SLACK_S = 5
 # Recording rules need two scrapes with traffic between them, then an evaluation.
 RULES_TIMEOUT_S = 120
 # Recorded series that cannot exist here, by (the rule's source label, record), with
@@ -329,3 +334,30 @@ def assert_rules_record(server: Prometheus, group: str, namespace: str, send_req
         return not last
 
     wait_for(f"every recording rule of {group} to record {namespace}", all_recorded, RULES_TIMEOUT_S, lambda: json.dumps(last, indent=1))
+
+
+def alert_state(server: Prometheus, name: str, namespace: str) -> str | None:
+    """``pending`` or ``firing`` for the alert on ``namespace``, None when it is not active."""
+    states = [a["state"] for a in server.api("alerts")["alerts"] if a["labels"].get("alertname") == name and a["labels"].get("namespace") == namespace]
+    return "firing" if "firing" in states else (states[0] if states else None)
+
+
+def wait_alert(server: Prometheus, name: str, namespace: str, firing: bool) -> None:
+    """Until the alert fires on ``namespace`` (``firing``) or is no longer active."""
+    want = "firing" if firing else None
+    wait_for(f"{name} on {namespace} {'firing' if firing else 'resolved'}", lambda: alert_state(server, name, namespace) == want or None,
+             ALERT_TIMEOUT_S, lambda: json.dumps(server.api("alerts"), indent=1))
+
+
+def duration_s(text: str) -> float:
+    """A Prometheus duration of one unit (5s, 2m) in seconds."""
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    number = text.rstrip("smh")
+    return float(number) * units[text[len(number):]]
+
+
+def alert_deadline_s(key: str) -> float:
+    """How soon an alert must fire once its condition holds in the scraped data: its `for`, one
+    scrape to see the fault and two evaluations, plus a poll of this harness."""
+    values = yaml.safe_load(OBSERVABILITY_VALUES.read_text())
+    return duration_s(values["alerts"][key]["for"]) + 3 * duration_s(INTERVAL) + POLL_SLACK_S

@@ -9,7 +9,7 @@ to do. Its startup and readiness probes decide when the Service gets the pod.
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from typing import Callable, Iterator
 
 import httpx
 import pytest
@@ -120,18 +120,46 @@ def test_the_dashboards_offer_the_release_and_its_model(served: Served, promethe
         assert served.namespace in offered["namespace"] and MODEL in offered["model"], (name, offered)
 
 
-def test_a_killed_engine_core_is_restarted_and_serves_again(kube: Kube, cluster_dir, served: Served, figures: dict[str, float]):
-    """SIGKILL of vLLM's engine process (not the API server): the container is restarted and the Service serves again."""
+def kill_engine_core(kube: Kube, cluster_dir, served: Served) -> Callable[[], None]:
+    """SIGKILL vLLM's engine process (not the API server); returns a wait for the container's
+    restart and the Service serving a chat again."""
     pod = engine_pod(kube, served.namespace)
     restarts = engine_status(pod).restart_count
-    killed_at = time.monotonic()
     sigkill(cluster_dir, pod, "vllm", "EngineCore")
-    wait_for(
-        "the engine container to restart", lambda: engine_status(engine_pod(kube, served.namespace)).restart_count > restarts,
-        RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace),
-    )
-    wait_for("the Service to answer a chat again", lambda: chat_answers(served.url, MODEL), RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace))
+
+    def recovered() -> None:
+        wait_for(
+            "the engine container to restart", lambda: engine_status(engine_pod(kube, served.namespace)).restart_count > restarts,
+            RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace),
+        )
+        wait_for("the Service to answer a chat again", lambda: chat_answers(served.url, MODEL), RECOVERY_TIMEOUT_S, lambda: describe_release(kube, served.namespace))
+
+    return recovered
+
+
+def test_a_killed_engine_core_is_restarted_and_serves_again(kube: Kube, cluster_dir, served: Served, figures: dict[str, float]):
+    """The API server exits with its engine, the kubelet restarts the container, the Service serves again."""
+    killed_at = time.monotonic()
+    kill_engine_core(kube, cluster_dir, served)()
     figures["vllm-standalone: engine SIGKILL to serving again"] = time.monotonic() - killed_at
+
+
+def test_an_engine_outage_fires_engines_down_and_it_resolves_on_recovery(
+    kube: Kube, cluster_dir, served: Served, prometheus: live.Prometheus, figures: dict[str, float]
+):
+    """LLMEnginesDown (its `for` shortened by the tier's overlay) fires within `for`, one scrape and two
+    evaluations of the engine going down, and resolves once the restarted engine is scraped again."""
+    live.wait_alert(prometheus, "LLMEnginesDown", served.namespace, firing=False)  # an earlier outage's, resolved
+    killed_at = time.monotonic()
+    recovered = kill_engine_core(kube, cluster_dir, served)
+    live.wait_alert(prometheus, "LLMEnginesDown", served.namespace, firing=True)
+    fired_after = time.monotonic() - killed_at
+    recovered()
+    recovered_at = time.monotonic()
+    live.wait_alert(prometheus, "LLMEnginesDown", served.namespace, firing=False)
+    figures["vllm-standalone: engine SIGKILL to LLMEnginesDown firing"] = fired_after
+    figures["vllm-standalone: engine serving again to LLMEnginesDown resolved"] = time.monotonic() - recovered_at
+    assert fired_after <= live.alert_deadline_s("enginesDown"), fired_after
 
 
 def served_max_model_len(url: str) -> int:
