@@ -49,6 +49,11 @@ EXTERNAL_EXPORTERS = {
     "kube_pod_container_resource_requests": "kube-state-metrics pod metric: requested resources (label resource, e.g. nvidia_com_gpu)",
 }
 EXTERNAL_PREFIXES = ("DCGM_FI_", "kube_")
+# Series Prometheus itself writes for every scrape target; no exporter serves them. The
+# pods tier's live Prometheus checks the rules that read them (LLMEnginesDown fires).
+PROMETHEUS_SERIES = {
+    "up": "1 when the target's last scrape succeeded, else 0",
+}
 
 # Referenced series that appear only after an event the serve tier cannot provoke.
 # Each names its vLLM twin, which the vLLM server does export (checked), so the
@@ -193,7 +198,10 @@ def stop_vllm(server: VllmServer, timeout: float = 60) -> None:
 # ---------------------------------------------------------------- the check
 
 def expected_exporter(name: str) -> str:
-    """Which scrape must show a referenced name: `ray`, `vllm`, or `external` (allowlist)."""
+    """Which scrape must show a referenced name: `ray`, `vllm`, `external` (allowlist) or
+    `prometheus` (Prometheus's own per-target series, in no scrape)."""
+    if name in PROMETHEUS_SERIES:
+        return "prometheus"
     if name.startswith(EXTERNAL_PREFIXES):
         return "external"
     if name.startswith("ray_"):

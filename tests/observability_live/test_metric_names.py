@@ -41,7 +41,11 @@ LABELS_USED = {
 def test_references_cover_every_origin(references: dict[str, list[str]]) -> None:
     origins = {o.split("/")[0] for found in references.values() for o in found}
     assert origins == {"rules", "dashboards", "autoscaling"}
-    assert {exporters.expected_exporter(n) for n in references} == {"ray", "vllm", "external"}
+    assert {exporters.expected_exporter(n) for n in references} == {"ray", "vllm", "external", "prometheus"}
+
+
+def test_prometheus_own_series_are_exactly_the_documented_ones(references) -> None:
+    assert {n for n in references if exporters.expected_exporter(n) == "prometheus"} == set(exporters.PROMETHEUS_SERIES)
 
 
 def test_every_ray_name_the_chart_references_is_exported_by_ray(references, ray_scrape) -> None:
