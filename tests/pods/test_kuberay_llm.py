@@ -42,6 +42,9 @@ SERVICE = f"{RELEASE}-kuberay-llm-openai"
 READY_TIMEOUT_S = 600
 # A replacement replica: placement, the LLMServer actor, the engine loading the model.
 RECOVERY_TIMEOUT_S = 300
+# A rolling update's new replica: as above, while the old one serves a streaming load
+# and Prometheus scrapes both Ray pods, on 2 CPUs (one full run took over 300 s).
+UPGRADE_TIMEOUT_S = 600
 # The model setting `helm upgrade` changes under load: the preset's context window, 2048.
 UPGRADED_MAX_MODEL_LEN = 1024
 
@@ -235,7 +238,7 @@ def test_helm_upgrade_of_a_model_setting_under_streaming_load_fails_no_request(
         started = time.monotonic()
         helm("upgrade", RELEASE, CHART, "--namespace", served.namespace, *VALUES, "--values", str(upgraded_values(tmp_path)))
         wait_for(
-            "the new context window to be served", lambda: served_context_length(served.url) == UPGRADED_MAX_MODEL_LEN, RECOVERY_TIMEOUT_S,
+            "the new context window to be served", lambda: served_context_length(served.url) == UPGRADED_MAX_MODEL_LEN, UPGRADE_TIMEOUT_S,
             lambda: describe(kube, served.namespace),
         )
         wait_for(
