@@ -49,8 +49,9 @@ TARGET_TIMEOUT_S = 300
 ALERT_TIMEOUT_S = 120
 # What the harness's polling (tests.cluster.kube.wait_for) adds to a measured delay.
 POLL_SLACK_S = 5
-# Recording rules need two scrapes with traffic between them, then an evaluation.
-RULES_TIMEOUT_S = 120
+# Recording rules need two scrapes with traffic between them, then an evaluation; a
+# PrometheusRule created after Prometheus first waits for its config reload (as above).
+RULES_TIMEOUT_S = 300
 # Recorded series that cannot exist here, by (the rule's source label, record), with
 # the reason. Every other recording rule of a release's source must record it.
 NO_SERIES_HERE = {
@@ -299,11 +300,10 @@ def assert_monitors_scrape(kube: Kube, server: Prometheus, namespace: str, hosts
                      lambda: describe_targets(server))
 
 
-def recording_rules(server: Prometheus, group: str) -> list[dict[str, Any]]:
-    """The recording rules of a rule group (by name) as Prometheus loaded them."""
-    (loaded,) = [g for g in server.rule_groups() if g["name"] == group] or [None]
-    assert loaded, f"rule group {group} is not loaded: {[g['name'] for g in server.rule_groups()]}"
-    return [r for r in loaded["rules"] if r["type"] == "recording"]
+def recording_rules(server: Prometheus, group: str) -> list[dict[str, Any]] | None:
+    """The recording rules of a rule group (by name) as Prometheus loaded them; None until it is loaded."""
+    loaded = [g for g in server.rule_groups() if g["name"] == group]
+    return [r for r in loaded[0]["rules"] if r["type"] == "recording"] if loaded else None
 
 
 def selector(rule: dict[str, Any], namespace: str) -> str:
@@ -314,8 +314,11 @@ def selector(rule: dict[str, Any], namespace: str) -> str:
 
 def unrecorded(server: Prometheus, group: str, namespace: str) -> dict[str, str]:
     """Output series of the group's rules with no sample for ``namespace`` (and why, from the rule's health)."""
+    rules = recording_rules(server, group)
+    if rules is None:
+        return {group: "not loaded yet"}
     missing = {}
-    for rule in recording_rules(server, group):
+    for rule in rules:
         if (rule.get("labels", {}).get("source"), rule["name"]) in NO_SERIES_HERE:
             continue
         query = selector(rule, namespace)
