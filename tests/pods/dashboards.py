@@ -13,11 +13,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import httpx
-
+from tests.charts.observability.promql import all_panels
 from tests.support.tools import REPO
 
 from .prometheus import Prometheus
@@ -47,17 +45,12 @@ def load(name: str) -> dict[str, Any]:
 
 
 def panels(name: str) -> list[Panel]:
-    """Every panel with queries, rows unfolded."""
-    found: list[Panel] = []
-
-    def walk(items: list[dict[str, Any]]) -> None:
-        for item in items:
-            walk(item.get("panels", []))
-            exprs = tuple(t["expr"] for t in item.get("targets", []) if t.get("expr"))
-            if exprs:
-                found.append(Panel(name, item.get("title", ""), exprs))
-
-    walk(load(name)["panels"])
+    """Every panel with queries, rows unfolded (tests.charts.observability.promql.all_panels)."""
+    found = []
+    for item in all_panels(load(name)):
+        exprs = tuple(t["expr"] for t in item.get("targets", []) if t.get("expr"))
+        if exprs:
+            found.append(Panel(name, item.get("title", ""), exprs))
     return found
 
 
@@ -69,10 +62,7 @@ def substitute(expr: str, variables: dict[str, str]) -> str:
 
 
 def label_values(server: Prometheus, label: str, selector: str | None) -> list[str]:
-    params = {"match[]": selector} if selector else {}
-    response = httpx.get(f"{server.url}/api/v1/label/{label}/values", params=params, timeout=30)
-    response.raise_for_status()
-    return response.json()["data"]
+    return server.api(f"label/{label}/values", **({"match[]": selector} if selector else {}))
 
 
 def variables(server: Prometheus, name: str, namespace: str) -> tuple[dict[str, str], dict[str, list[str]]]:
@@ -121,4 +111,14 @@ def empty_panels(server: Prometheus, name: str, namespace: str, expected_empty: 
 
 
 def dashboard_names() -> list[str]:
-    return sorted(path.stem for path in Path(DASHBOARD_DIR).glob("*.json"))
+    return sorted(path.stem for path in DASHBOARD_DIR.glob("*.json"))
+
+
+def assert_shows_data(server: Prometheus, name: str, namespace: str, expected_empty: dict[str, str]) -> None:
+    """Every panel of dashboard ``name`` that can have data here shows data for ``namespace``;
+    the `gpu` dashboard must have no such panel (all of it needs a GPU)."""
+    if name == "gpu":
+        assert not checked(name, expected_empty), "a GPU dashboard panel that could show data here"
+    else:
+        assert checked(name, expected_empty)
+    assert empty_panels(server, name, namespace, expected_empty) == {}

@@ -125,11 +125,7 @@ EMPTY_PANELS = {
 @pytest.mark.parametrize("dashboard", dashboards.dashboard_names())
 def test_every_dashboard_panel_shows_data_for_the_release(dashboard: str, served: Served, prometheus: live.Prometheus):
     streamed_chat(served.url, MODEL, live.SHARED_PROMPT)
-    if dashboard == "gpu":
-        assert not dashboards.checked(dashboard, EMPTY_PANELS), "a GPU dashboard panel that could show data here"
-    else:
-        assert dashboards.checked(dashboard, EMPTY_PANELS)
-    assert dashboards.empty_panels(prometheus, dashboard, served.namespace, EMPTY_PANELS) == {}
+    dashboards.assert_shows_data(prometheus, dashboard, served.namespace, EMPTY_PANELS)
 
 
 def test_the_dashboards_offer_the_release_and_its_model(served: Served, prometheus: live.Prometheus):
