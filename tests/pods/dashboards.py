@@ -38,6 +38,8 @@ class Panel:
     dashboard: str
     title: str
     exprs: tuple[str, ...]
+    # Grafana's legend per query (`{{label}}` placeholders), "" where the query has none.
+    legends: tuple[str, ...]
 
 
 def load(name: str) -> dict[str, Any]:
@@ -48,9 +50,9 @@ def panels(name: str) -> list[Panel]:
     """Every panel with queries, rows unfolded (tests.charts.observability.promql.all_panels)."""
     found = []
     for item in all_panels(load(name)):
-        exprs = tuple(t["expr"] for t in item.get("targets", []) if t.get("expr"))
-        if exprs:
-            found.append(Panel(name, item.get("title", ""), exprs))
+        targets = [t for t in item.get("targets", []) if t.get("expr")]
+        if targets:
+            found.append(Panel(name, item.get("title", ""), tuple(t["expr"] for t in targets), tuple(t.get("legendFormat", "") for t in targets)))
     return found
 
 

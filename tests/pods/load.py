@@ -1,4 +1,5 @@
-"""A streaming load held on a Service while the release changes underneath it.
+"""Loads on a release's Service: a streaming load held while the release changes underneath it,
+waves of requests past what it runs at once, and light traffic served at once.
 
 Each client opens a new connection per request (a fresh OpenAI client), as separate
 users would, so kube-proxy picks an endpoint for every request and a pod that leaves
@@ -11,7 +12,11 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
 
 from tests.cluster.kube import wait_for
 
@@ -98,3 +103,88 @@ class StreamingLoad:
             return self.served() >= count
 
         wait_for(f"{count} requests served under load", enough, timeout_s)
+
+
+def chat_status(url: str, model: str, max_tokens: int) -> tuple[int, dict]:
+    """A non-streamed chat that generates exactly ``max_tokens`` (`ignore_eos`): (status, JSON body)."""
+    response = httpx.post(
+        f"{url}/v1/chat/completions",
+        json={"model": model, "messages": [{"role": "user", "content": "Hello"}], "max_tokens": max_tokens, "ignore_eos": True},
+        timeout=300,
+    )
+    return response.status_code, response.json()
+
+
+@dataclass
+class Answers:
+    """Statuses of a set of requests, with one body per status."""
+
+    statuses: Counter = field(default_factory=Counter)
+    bodies: dict[int, dict] = field(default_factory=dict)
+
+    def add(self, status: int, body: dict) -> None:
+        self.statuses[status] += 1
+        self.bodies.setdefault(status, body)
+
+
+def wave(url: str, model: str, clients: int, max_tokens: int, answers: Answers) -> None:
+    """``clients`` chats of ``max_tokens`` sent at once, more than the release runs at once:
+    their statuses added to ``answers`` (0 for no HTTP answer or a body that is not JSON)."""
+
+    def one(_: int) -> tuple[int, dict]:
+        try:
+            return chat_status(url, model, max_tokens)
+        except (httpx.HTTPError, ValueError) as e:
+            return 0, {"error": f"{type(e).__name__}: {e}"}
+
+    with ThreadPoolExecutor(clients) as pool:
+        for status, body in pool.map(one, range(clients)):
+            answers.add(status, body)
+
+
+def served_light(url: str, model: str, count: int, concurrency: int) -> None:
+    """``count`` one-token chats, ``concurrency`` at a time (no more than the release runs at
+    once, so none waits): traffic served at once after a fault, all of it answered 200."""
+    with ThreadPoolExecutor(concurrency) as pool:
+        statuses = list(pool.map(lambda _: chat_status(url, model, 1)[0], range(count)))
+    assert set(statuses) == {200}, statuses
+
+
+def unknown_model_then_served(url: str, model: str) -> None:
+    """A chat naming a model the release does not serve (a 404 with an OpenAI error), then one that is served."""
+    response = httpx.post(f"{url}/v1/chat/completions", json={"model": "no-such-model", "messages": [{"role": "user", "content": "Hi"}]}, timeout=30)
+    assert response.status_code == 404 and response.json()["error"]["message"], response.text
+    assert chat_status(url, model, 1)[0] == 200
+
+
+
+class BackToBack:
+    """``clients`` threads sending chats of ``max_tokens`` back to back until the context exits,
+    more than the release runs at once: a queue that stays, not a burst. Every answer's
+    status is kept in ``answers`` (0 for no HTTP answer or a body that is not JSON)."""
+
+    def __init__(self, url: str, model: str, clients: int, max_tokens: int) -> None:
+        self.url, self.model, self.max_tokens = url, model, max_tokens
+        self.answers = Answers()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, name=f"back-to-back-{i}", daemon=True) for i in range(clients)]
+
+    def __enter__(self) -> BackToBack:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=300)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                status, body = chat_status(self.url, self.model, self.max_tokens)
+            except (httpx.HTTPError, ValueError) as e:
+                status, body = 0, {"error": f"{type(e).__name__}: {e}"}
+            with self._lock:
+                self.answers.add(status, body)

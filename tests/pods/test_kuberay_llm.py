@@ -23,13 +23,13 @@ from tests.cluster.kube import RESTRICTED, Kube, Namespaces, wait_for
 from tests.cluster.rayclusters import RAY_GROUP, RAY_VERSION_API
 from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args, wait_release_gone
 
-from . import dashboards
+from . import alerts, dashboards, pictures
 from . import prometheus as live
 from .charts import (
     CHARTS, OVERLAYS, PRESETS, Served, answers, assert_streams_a_chat, chat_answers, describe_release, first_ready_endpoint,
     openai_client, service_url, streamed_chat, wait_rayservice_ready,
 )
-from .load import StreamingLoad
+from .load import StreamingLoad, unknown_model_then_served
 from .ray_state import DASHBOARD_PORT, describe_ray, head_ip
 from .real_node import NODE_NAME, container_id, container_processes, create_prober, sigkill, tcp_open_from
 
@@ -118,7 +118,7 @@ def test_every_recording_rule_for_ray_records_the_release_under_load(served: Ser
 EMPTY_PANELS = {
     "Requests by HTTP status (vllm-standalone)": "vLLM's own HTTP server metrics; a Ray release's are Ray Serve's, on the ray-serve dashboard",
     "Preemptions / s": "Ray exports vLLM's preemption counter only after a first preemption, which the cpu-tiny KV cache never reaches",
-    "Errors / s by route and code": "only 5xx answers make these series, and the load here gets none",
+    "Errors / s by route and code": "only 4xx/5xx answers make these series: the bad-request test below makes 404s, which the pictures show",
 }
 
 
@@ -174,6 +174,13 @@ def test_the_ingress_controller_namespace_reaches_serve_and_nothing_else(reach: 
     assert reach["ingress"] == {"gcs": False, "dashboard": False, "serve": True}
 
 
+def test_bad_requests_are_answered_4xx_and_never_count_as_errors(served: Served, prometheus: live.Prometheus):
+    """A request for a model the release does not serve is the client's mistake: Ray Serve counts
+    the 404s as HTTP errors, and the 5xx ratio LLMHighErrorRatio reads stays 0."""
+    client_errors = f'ray_serve_num_http_error_requests_total{{namespace="{served.namespace}", error_code="404"}}'
+    alerts.assert_client_errors_are_not_errors(prometheus, served.namespace, client_errors, lambda: unknown_model_then_served(served.url, MODEL))
+
+
 def describe(kube: Kube, namespace: str) -> str:
     """Pods, events and logs, then what Ray says of Serve and its resources."""
     return f"{describe_release(kube, namespace)}\n--- ray\n{describe_ray(kube, namespace)}"
@@ -222,6 +229,33 @@ def served_context_length(url: str) -> int | None:
     return card["metadata"]["max_request_context_length"]
 
 
+# Ray Serve's alerts on a lost replica, all of which a killed engine of a one-replica model fires.
+REPLICA_ALERTS = ["RayServeReplicaUnhealthy", "RayServeNoHealthyReplicas", "RayServeDeploymentUnhealthy"]
+# Serve's health check of a replica (Ray's default period) finds the dead engine.
+HEALTH_CHECK_PERIOD_S = 10
+# The observability chart's scrape of the Ray pods in the tier (tests/pods/values/observability.yaml).
+RAY_SCRAPE = "15s"
+
+
+def test_a_killed_engine_fires_the_ray_serve_replica_alerts_and_they_resolve(
+    kube: Kube, cluster_dir: Path, served: Served, prometheus: live.Prometheus, figures: dict[str, float]
+):
+    """The replica fails its health check: Serve reports it unhealthy (0), the deployment
+    UNHEALTHY and no healthy replica, until the replacement serves; then all three resolve."""
+    alerts.wait(prometheus, REPLICA_ALERTS, served.namespace, firing=False)  # the earlier kill's, resolved
+    killed_at = time.monotonic()
+    sigkill(cluster_dir, worker_pod(kube, served.namespace), "ray-worker", "EngineCore")
+    alerts.wait(prometheus, REPLICA_ALERTS, served.namespace, firing=True)
+    fired_after = time.monotonic() - killed_at
+    wait_for("the Service to answer a chat again", lambda: chat_answers(served.url, MODEL), RECOVERY_TIMEOUT_S, lambda: describe(kube, served.namespace))
+    recovered_at = time.monotonic()
+    alerts.wait(prometheus, REPLICA_ALERTS, served.namespace, firing=False)
+    figures["kuberay-llm: engine SIGKILL to the Ray Serve replica alerts firing"] = fired_after
+    figures["kuberay-llm: serving again to the Ray Serve replica alerts resolved"] = time.monotonic() - recovered_at
+    assert fired_after <= max(alerts.deadline_s(key, RAY_SCRAPE, HEALTH_CHECK_PERIOD_S) for key in (
+        "serveReplicaUnhealthy", "serveNoHealthyReplicas", "serveDeploymentUnhealthy")), fired_after
+
+
 def test_helm_upgrade_of_a_model_setting_under_streaming_load_fails_no_request(
     kube: Kube, cluster_dir: Path, helm: Helm, served: Served, figures: dict[str, float], tmp_path: Path
 ):
@@ -249,6 +283,14 @@ def test_helm_upgrade_of_a_model_setting_under_streaming_load_fails_no_request(
     # In place: the same RayCluster serves (no new cluster was needed for a Serve config change).
     (after,) = kube.custom.list_namespaced_custom_object(RAY_GROUP, RAY_VERSION_API, served.namespace, "rayclusters")["items"]
     assert after["metadata"]["uid"] == cluster["metadata"]["uid"]
+
+
+@pytest.mark.parametrize("dashboard", ["cost", "llm-engines", "ray-serve"])
+def test_a_picture_of_each_dashboard_shows_the_run(dashboard: str, served: Served, prometheus: live.Prometheus):
+    """Each panel drawn from the live data of the run so far (pictures.py); every panel that can have data here has some.
+    The gpu dashboard is left out: every panel of it needs a GPU."""
+    path, drawn = pictures.plot(prometheus, dashboard, "kuberay-llm", served.namespace, EMPTY_PANELS)
+    assert [p.title for p in dashboards.checked(dashboard, EMPTY_PANELS) if not drawn[p.title]] == [], path
 
 
 def test_uninstall_leaves_no_pod_or_secret_behind(kube: Kube, helm: Helm, served: Served):

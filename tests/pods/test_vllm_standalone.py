@@ -19,13 +19,13 @@ from tests.cluster.kube import RESTRICTED, Kube, Namespaces, deployment_availabl
 from tests.cluster.presets import EXISTING_CLAIM
 from tests.cluster.releases import RELEASE, Helm, manifest_objects, values_args, wait_release_gone
 
-from . import dashboards
+from . import alerts, dashboards, pictures
 from . import prometheus as live
 from .charts import (
     CHARTS, OVERLAYS, PRESETS, Served, assert_streams_a_chat, chat_answers, create_model_claim, describe_release,
     first_ready_endpoint, openai_client, service_url, staged_model, streamed_chat,
 )
-from .load import StreamingLoad
+from .load import Answers, StreamingLoad, served_light, unknown_model_then_served, wave
 from .real_node import NODE_NAME, sigkill
 
 CHART = CHARTS / "vllm-standalone"
@@ -116,6 +116,42 @@ def test_the_dashboards_offer_the_release_and_its_model(served: Served, promethe
         assert served.namespace in offered["namespace"] and MODEL in offered["model"], (name, offered)
 
 
+def test_bad_requests_are_answered_4xx_and_never_count_as_errors(served: Served, prometheus: live.Prometheus):
+    """A request for a model the release does not serve is the client's mistake: vLLM's server
+    counts the 404s as 4xx, and the 5xx ratio LLMHighErrorRatio reads stays 0."""
+    client_errors = f'http_requests_total{{namespace="{served.namespace}", handler=~"/v1/.+", status="4xx"}}'
+    alerts.assert_client_errors_are_not_errors(prometheus, served.namespace, client_errors, lambda: unknown_model_then_served(served.url, MODEL))
+
+
+# A wave: clients sending at once, four times the preset's maxNumSeqs (8), each holding
+# its slot for WAVE_TOKENS: three quarters of every wave wait in vLLM's queue.
+WAVE_CLIENTS = 32
+WAVE_TOKENS = 128
+# After the overload: one-token chats, no more at once than the engine runs, sent on
+# every poll until the p95 queue time falls under the threshold.
+LIGHT_REQUESTS, LIGHT_CONCURRENCY = 40, 8
+
+
+def test_an_overload_queues_requests_fires_requests_waiting_too_long_and_it_resolves(
+    served: Served, prometheus: live.Prometheus, figures: dict[str, float]
+):
+    """vLLM queues what it cannot run (every request is answered 200): the p95 queue time passes
+    LLMRequestsWaitingTooLong's threshold and the alert fires; once requests are scheduled at
+    once again the quantile falls back under it and the alert resolves."""
+    alerts.wait(prometheus, ["LLMRequestsWaitingTooLong"], served.namespace, firing=False)
+    answers = Answers()
+    started = time.monotonic()
+    alerts.wait(prometheus, ["LLMRequestsWaitingTooLong"], served.namespace, firing=True,
+                meanwhile=lambda: wave(served.url, MODEL, WAVE_CLIENTS, WAVE_TOKENS, answers))
+    fired_after = time.monotonic() - started
+    assert set(answers.statuses) == {200}, answers.statuses
+    ended = time.monotonic()
+    alerts.wait(prometheus, ["LLMRequestsWaitingTooLong"], served.namespace, firing=False,
+                meanwhile=lambda: served_light(served.url, MODEL, LIGHT_REQUESTS, LIGHT_CONCURRENCY), timeout_s=alerts.CLEAR_TIMEOUT_S)
+    figures["vllm-standalone: first overload wave to LLMRequestsWaitingTooLong firing"] = fired_after
+    figures["vllm-standalone: overload over to LLMRequestsWaitingTooLong resolved"] = time.monotonic() - ended
+
+
 def kill_engine_core(kube: Kube, cluster_dir, served: Served) -> Callable[[], None]:
     """SIGKILL vLLM's engine process (not the API server); returns a wait for the container's
     restart and the Service serving a chat again."""
@@ -145,17 +181,17 @@ def test_an_engine_outage_fires_engines_down_and_it_resolves_on_recovery(
 ):
     """LLMEnginesDown (its `for` shortened by the tier's overlay) fires within `for`, one scrape and two
     evaluations of the engine going down, and resolves once the restarted engine is scraped again."""
-    live.wait_alert(prometheus, "LLMEnginesDown", served.namespace, firing=False)  # an earlier outage's, resolved
+    alerts.wait(prometheus, ["LLMEnginesDown"], served.namespace, firing=False)  # an earlier outage's, resolved
     killed_at = time.monotonic()
     recovered = kill_engine_core(kube, cluster_dir, served)
-    live.wait_alert(prometheus, "LLMEnginesDown", served.namespace, firing=True)
+    alerts.wait(prometheus, ["LLMEnginesDown"], served.namespace, firing=True)
     fired_after = time.monotonic() - killed_at
     recovered()
     recovered_at = time.monotonic()
-    live.wait_alert(prometheus, "LLMEnginesDown", served.namespace, firing=False)
+    alerts.wait(prometheus, ["LLMEnginesDown"], served.namespace, firing=False)
     figures["vllm-standalone: engine SIGKILL to LLMEnginesDown firing"] = fired_after
     figures["vllm-standalone: engine serving again to LLMEnginesDown resolved"] = time.monotonic() - recovered_at
-    assert fired_after <= live.alert_deadline_s("enginesDown"), fired_after
+    assert fired_after <= alerts.deadline_s("enginesDown"), fired_after
 
 
 def served_max_model_len(url: str) -> int:
@@ -185,6 +221,14 @@ def test_helm_upgrade_of_a_model_setting_under_streaming_load_fails_no_request(
     figures["vllm-standalone: helm upgrade rollout under load"] = rolled - started
     load.assert_nothing_failed_across(started, rolled)
     assert served_max_model_len(served.url) == UPGRADED_MAX_MODEL_LEN
+
+
+@pytest.mark.parametrize("dashboard", ["cost", "llm-engines"])
+def test_a_picture_of_each_dashboard_shows_the_run(dashboard: str, served: Served, prometheus: live.Prometheus):
+    """Each panel drawn from the live data of the run so far (pictures.py); every panel that can have data here has some.
+    The gpu dashboard is left out: every panel of it needs a GPU."""
+    path, drawn = pictures.plot(prometheus, dashboard, "vllm-standalone", served.namespace, {})
+    assert [p.title for p in dashboards.checked(dashboard, {}) if not drawn[p.title]] == [], path
 
 
 def test_uninstall_leaves_nothing_the_chart_created(kube: Kube, helm: Helm, served: Served):
