@@ -22,6 +22,7 @@ from tests.cluster.releases import Helm
 from tests.support import local_cluster
 from tests.support.tools import tool
 
+from . import keda
 from . import prometheus as live
 from .charts import CHARTS
 
@@ -29,7 +30,7 @@ from .charts import CHARTS
 NODE_TOOLS = (
     "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok", "ray-operator",
     "kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "bridge", "coredns", "kube-router", "helm",
-    "prometheus-operator",
+    "prometheus-operator", "keda-operator", "keda-adapter",
 )
 OBSERVABILITY_RELEASE = "obs"
 
@@ -65,6 +66,13 @@ def prometheus(kube: Kube, namespaces: Namespaces, cluster_dir: Path, helm: Helm
         helm("install", OBSERVABILITY_RELEASE, CHARTS / "observability", "--namespace", live.NAMESPACE, "--values", live.OBSERVABILITY_VALUES)
         yield server
         helm("uninstall", OBSERVABILITY_RELEASE, "--namespace", live.NAMESPACE, check=False)
+
+
+@pytest.fixture(scope="package")
+def keda_running(kube: Kube, namespaces: Namespaces, cluster_dir: Path) -> Iterator[None]:
+    """KEDA's operator and metrics server on the host, the external metrics API registered."""
+    with keda.running(kube, namespaces, cluster_dir):
+        yield
 
 
 @pytest.fixture(scope="package")

@@ -33,7 +33,7 @@ README_ROWS = {
     "kind (`make kind-up` only)": "KIND_VERSION",
     "kind node image": "KIND_NODE_IMAGE",
     "prometheus-operator (CRDs; the operator in the pods tier)": "PROMETHEUS_OPERATOR_VERSION",
-    "KEDA CRDs": "KEDA_VERSION",
+    "KEDA (CRDs; the operator and metrics API server in the pods tier)": "KEDA_VERSION",
     "Gateway API CRDs": "GATEWAY_API_VERSION",
     "Flux helm-controller CRDs": "FLUX_HELM_CONTROLLER_VERSION",
     "Flux source-controller CRDs": "FLUX_SOURCE_CONTROLLER_VERSION",

@@ -39,6 +39,8 @@ TOOLS = {
     "coredns": ("coredns", "COREDNS_VERSION"),
     "kube-router": ("kube-router", "KUBE_ROUTER_VERSION"),
     "prometheus-operator": ("prometheus-operator", "PROMETHEUS_OPERATOR_VERSION"),
+    "keda-operator": ("keda", "KEDA_VERSION"),
+    "keda-adapter": ("keda", "KEDA_VERSION"),
 }
 
 
