@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Self
 
 import httpx
 
@@ -39,18 +40,20 @@ class Outcome:
     error: str | None
 
 
-class StreamingLoad:
-    """``clients`` threads, each sending a streamed chat every PAUSE_S after the last, until the context exits."""
+class ClientThreads:
+    """``clients`` threads running ``_run`` from the context's entry until its exit (``_stop`` set)."""
 
-    def __init__(self, url: str, model: str, clients: int = 2) -> None:
+    # How long the exit waits for each client's request in flight to end.
+    JOIN_TIMEOUT_S = 180
+
+    def __init__(self, url: str, model: str, clients: int, name: str) -> None:
         self.url = url
         self.model = model
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._outcomes: list[Outcome] = []
-        self._threads = [threading.Thread(target=self._run, name=f"load-{i}", daemon=True) for i in range(clients)]
+        self._threads = [threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True) for i in range(clients)]
 
-    def __enter__(self) -> StreamingLoad:
+    def __enter__(self) -> Self:
         for thread in self._threads:
             thread.start()
         return self
@@ -58,7 +61,18 @@ class StreamingLoad:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         for thread in self._threads:
-            thread.join(timeout=180)
+            thread.join(timeout=self.JOIN_TIMEOUT_S)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class StreamingLoad(ClientThreads):
+    """``clients`` threads, each sending a streamed chat every PAUSE_S after the last, until the context exits."""
+
+    def __init__(self, url: str, model: str, clients: int = 2) -> None:
+        super().__init__(url, model, clients, "load")
+        self._outcomes: list[Outcome] = []
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -115,6 +129,14 @@ def chat_status(url: str, model: str, max_tokens: int) -> tuple[int, dict]:
     return response.status_code, response.json()
 
 
+def chat_status_or_none(url: str, model: str, max_tokens: int) -> tuple[int, dict]:
+    """chat_status, with status 0 (and the error as the body) for no HTTP answer or a body that is not JSON."""
+    try:
+        return chat_status(url, model, max_tokens)
+    except (httpx.HTTPError, ValueError) as e:
+        return 0, {"error": f"{type(e).__name__}: {e}"}
+
+
 @dataclass
 class Answers:
     """Statuses of a set of requests, with one body per status."""
@@ -131,14 +153,8 @@ def wave(url: str, model: str, clients: int, max_tokens: int, answers: Answers) 
     """``clients`` chats of ``max_tokens`` sent at once, more than the release runs at once:
     their statuses added to ``answers`` (0 for no HTTP answer or a body that is not JSON)."""
 
-    def one(_: int) -> tuple[int, dict]:
-        try:
-            return chat_status(url, model, max_tokens)
-        except (httpx.HTTPError, ValueError) as e:
-            return 0, {"error": f"{type(e).__name__}: {e}"}
-
     with ThreadPoolExecutor(clients) as pool:
-        for status, body in pool.map(one, range(clients)):
+        for status, body in pool.map(lambda _: chat_status_or_none(url, model, max_tokens), range(clients)):
             answers.add(status, body)
 
 
@@ -157,34 +173,21 @@ def unknown_model_then_served(url: str, model: str) -> None:
     assert chat_status(url, model, 1)[0] == 200
 
 
-
-class BackToBack:
+class BackToBack(ClientThreads):
     """``clients`` threads sending chats of ``max_tokens`` back to back until the context exits,
     more than the release runs at once: a queue that stays, not a burst. Every answer's
     status is kept in ``answers`` (0 for no HTTP answer or a body that is not JSON)."""
 
+    # A chat of many tokens behind a queue can take minutes to end.
+    JOIN_TIMEOUT_S = 300
+
     def __init__(self, url: str, model: str, clients: int, max_tokens: int) -> None:
-        self.url, self.model, self.max_tokens = url, model, max_tokens
+        super().__init__(url, model, clients, "back-to-back")
+        self.max_tokens = max_tokens
         self.answers = Answers()
-        self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, name=f"back-to-back-{i}", daemon=True) for i in range(clients)]
-
-    def __enter__(self) -> BackToBack:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=300)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                status, body = chat_status(self.url, self.model, self.max_tokens)
-            except (httpx.HTTPError, ValueError) as e:
-                status, body = 0, {"error": f"{type(e).__name__}: {e}"}
+            status, body = chat_status_or_none(self.url, self.model, self.max_tokens)
             with self._lock:
                 self.answers.add(status, body)
