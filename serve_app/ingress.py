@@ -40,7 +40,7 @@ from .config import AuthConfig, RequestLimitsConfig, TracingConfig
 from .errors import MAX_ERROR_CHARS, ErrorShapeMiddleware, http_exception_handler
 from .health import model_health, unhealthy_body
 from .request_middleware import RequestCheckMiddleware
-from .server import ReplicaLost
+from .server import EngineDiedHoldingRequest, ReplicaLost
 from .tracing import TracingMiddleware
 
 log = logging.getLogger("serve_app")
@@ -48,20 +48,25 @@ log = logging.getLogger("serve_app")
 # A lost replica is usually noticed by the router on the first retry, which then waits
 # for a live replica; a few spaced retries cover the window in between.
 REPLICA_LOST_RETRIES = 10
-ACTOR_DIED_RETRIES = 2
+SUSPECT_LOSS_RETRIES = 2
 REPLICA_LOST_BACKOFF_S = 0.5
+NO_REPLICA_MESSAGE = "The model's replica was lost before it answered and no replacement took the request yet. Retry after a short wait."
 
 
 def replica_lost(e: BaseException) -> str | None:
     """Why the request's replica was lost before it produced output, or None if it was not.
 
     "engine dead": the replica refused the request (ReplicaLost), always safe to resend.
-    "actor died": the replica process died; usually it was already dead (the router
-    had not heard yet), but the request may have been what killed it, so these get
-    only ACTOR_DIED_RETRIES more tries: a poison request must not take down every
-    replacement replica in turn.
+    "engine died holding it": the engine died with the request inside
+    (EngineDiedHoldingRequest). "actor died": the replica process died; usually it was
+    already dead (the router had not heard yet). In both, the request may have been what
+    killed it, so these get only SUSPECT_LOSS_RETRIES more tries: a poison request must
+    not take down every replacement replica in turn.
     """
-    if isinstance(e, ReplicaLost) or isinstance(getattr(e, "cause", None), ReplicaLost):
+    cause = getattr(e, "cause", None)
+    if isinstance(e, EngineDiedHoldingRequest) or isinstance(cause, EngineDiedHoldingRequest):
+        return "engine died holding it"
+    if isinstance(e, ReplicaLost) or isinstance(cause, ReplicaLost):
         return "engine dead"
     if isinstance(e, (RayActorError, ActorUnavailableError)):
         return "actor died"
@@ -105,9 +110,11 @@ class ServeAppIngress(OpenAiIngress):
     async def _get_response(self, **kwargs: Any) -> AsyncGenerator[Any, None]:
         """Ray's response stream, plus: a full queue is a 503, a lost replica is retried.
 
-        A request whose replica died (or whose engine was already dead) before it
-        produced any output is sent again: the client has received nothing, and the
-        router waits for a live or replacement replica. Once output has flowed, a
+        A request whose replica died (or whose engine died, or was already dead) before
+        it produced any output is sent again: the client has received nothing, and the
+        router waits for a live or replacement replica. Past the retry budget the client
+        gets a 503 with Retry-After, never a 500: the service is down for now, not
+        broken by the request as far as anyone can tell. Once output has flowed, a
         failure reaches the client as before (an error event ends the stream). A
         ValueError or TypeError raised here before the request left the ingress is
         client input that Ray's request checks refused or that cannot be sent to
@@ -115,7 +122,7 @@ class ServeAppIngress(OpenAiIngress):
         """
         if "body" in kwargs:
             kwargs["body"] = materialize_messages(kwargs["body"])
-        actor_deaths = 0
+        suspect_losses = 0
         for attempt in range(REPLICA_LOST_RETRIES + 1):
             started = False
             try:
@@ -139,10 +146,13 @@ class ServeAppIngress(OpenAiIngress):
                 raise OpenAIHTTPException(status_code=400, message=str(e)[:MAX_ERROR_CHARS], type="invalid_request_error", internal_message=str(e)) from e
             except Exception as e:
                 lost = replica_lost(e)
-                actor_deaths += lost == "actor died"
-                if started or not lost or attempt == REPLICA_LOST_RETRIES or actor_deaths > ACTOR_DIED_RETRIES:
+                if started or not lost:
                     raise
-                log.warning("replica lost before any output (%s); retrying the request", type(e).__name__)
+                suspect_losses += lost != "engine dead"
+                if attempt == REPLICA_LOST_RETRIES or suspect_losses > SUSPECT_LOSS_RETRIES:
+                    log.warning("replica lost before any output (%s), %d times; answering 503", lost, attempt + 1)
+                    raise OpenAIHTTPException(status_code=503, message=NO_REPLICA_MESSAGE, type="ServiceUnavailable", internal_message=str(e)) from e
+                log.warning("replica lost before any output (%s: %s); retrying the request", lost, type(e).__name__)
             await asyncio.sleep(REPLICA_LOST_BACKOFF_S)
 
     async def health(self) -> JSONResponse:

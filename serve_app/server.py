@@ -2,10 +2,11 @@
 
 When vLLM's engine core dies (OOM kill, segfault, a lost GPU), LLMServer keeps
 accepting requests and fails each one until Serve's periodic health check notices and
-replaces the replica. Here the replica refuses work as soon as the engine is dead,
-including requests the engine took as it died that have produced no output yet
-(ReplicaLost, which the ingress resends: nothing reached the client, so nothing is
-lost), and then exits, so Serve routes around it and starts a replacement at once.
+replaces the replica. Here the replica refuses work as soon as the engine is dead
+(ReplicaLost), and so does every request the engine held as it died that has produced
+no output yet, a non-streamed one included (EngineDiedHoldingRequest): the ingress
+resends them, since nothing reached the client. Then the replica exits, so Serve
+routes around it and starts a replacement at once.
 
 A request that makes the engine's request handling raise before any output while the
 engine lives (vLLM's chat renderer indexing a field an odd message lacks, say) is
@@ -39,6 +40,11 @@ INPUT_FAULTS = (KeyError, TypeError, AttributeError, IndexError, ValueError, Uni
 
 class ReplicaLost(RuntimeError):
     """The replica's engine is dead; the request never started and is safe to retry."""
+
+
+class EngineDiedHoldingRequest(ReplicaLost):
+    """The engine died while it held the request, before any output: nothing reached the
+    client, but the request may be what killed it, so the ingress resends it only a few times."""
 
 
 class ServeAppLLMServer(LLMServer):
@@ -86,6 +92,11 @@ class ServeAppLLMServer(LLMServer):
                 log.warning("request refused: its handling raised %s before any output", type(e).__name__, exc_info=True)
                 yield input_fault_response(e)
                 return
+            except Exception as e:
+                # vLLM's EngineDeadError for every request the engine held as it died.
+                if await self._engine_dead() is not None:
+                    raise EngineDiedHoldingRequest(f"engine died holding the request: {type(e).__name__}") from e
+                raise
             await self._refuse_if_engine_dead()
             yield first
             async for item in stream:

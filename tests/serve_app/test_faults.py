@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.support import serving
-from tests.support.faults import ENGINE_CORE, Outcome, find_processes, record_figures, stream
+from tests.support.faults import ENGINE_CORE, Outcome, find_processes, post, record_figures, stream
 
 FAULT_MODEL = "tiny-llama-faults"
 COMPLETIONS = "/v1/completions"
@@ -26,6 +26,8 @@ LONG_STREAM = {"model": FAULT_MODEL, "prompt": "a long story", "max_tokens": 150
 SHORT = {"model": FAULT_MODEL, "prompt": "hi", "max_tokens": 8, "ignore_eos": True}
 LOAD_STREAM = {"model": FAULT_MODEL, "prompt": "steady load", "max_tokens": 64, "ignore_eos": True}
 IN_FLIGHT = 4
+# Non-streamed requests the engine holds when it dies: each is answered only at its end.
+IN_FLIGHT_UNARY = 2
 CLIENTS_AFTER_KILL = 3
 SIGTERM_STREAM_TOKENS = 300
 LOAD_WORKERS = 3
@@ -69,6 +71,7 @@ async def open_streams(http: httpx.AsyncClient, n: int, body: dict) -> list[asyn
 
 async def kill_engine_under_load(app: serving.ServedApp) -> dict:
     async with client(app) as http:
+        unary = [asyncio.create_task(post(http, COMPLETIONS, LONG_STREAM, REQUEST_TIMEOUT_S)) for _ in range(IN_FLIGHT_UNARY)]
         in_flight = await open_streams(http, IN_FLIGHT, LONG_STREAM)
         (engine,) = find_processes(app.process.pid, ENGINE_CORE)
         engine.kill()
@@ -95,6 +98,7 @@ async def kill_engine_under_load(app: serving.ServedApp) -> dict:
 
         await asyncio.gather(*(client_after_the_kill() for _ in range(CLIENTS_AFTER_KILL)), watch_health())
         outcomes = await asyncio.gather(*in_flight)
+        unary_outcomes = await asyncio.gather(*unary)
     first_ok = min((o for o in later if o.ok), key=lambda o: o.started + o.elapsed, default=None)
     # A stream that ended before the kill was not in flight (on a busy machine the
     # others can start late enough for the first to finish).
@@ -103,6 +107,7 @@ async def kill_engine_under_load(app: serving.ServedApp) -> dict:
         "killed_pid": engine.pid,
         "in_flight": in_flight_at_kill,
         "finished_before_kill": len(outcomes) - len(in_flight_at_kill),
+        "unary_in_flight": [o for o in unary_outcomes if o.started + o.elapsed > killed],
         "later": later,
         "health": health,
         "first_success_s": (first_ok.started + first_ok.elapsed - killed) if first_ok else None,
@@ -120,6 +125,8 @@ def kill_run(fault_app) -> dict:
             "in_flight_requests": len(run["in_flight"]),
             "in_flight_ended_with_clean_error": sum(o.clean_error for o in run["in_flight"]),
             "in_flight_hung": sum(o.exception == "hang (timeout)" for o in run["in_flight"]),
+            "unary_in_flight_requests": len(run["unary_in_flight"]),
+            "unary_in_flight_answered_by_the_replacement": sum(o.ok for o in run["unary_in_flight"]),
             "requests_after_kill": len(run["later"]),
             "requests_lost_after_kill": sum(not o.ok for o in run["later"]),
             "health_503_after_s": round(down[0], 1) if down else None,
@@ -135,6 +142,12 @@ def test_in_flight_streams_on_a_killed_engine_end_with_a_clean_error(kill_run):
     for o in kill_run["in_flight"]:
         assert o.clean_error, o
         assert o.elapsed < REQUEST_TIMEOUT_S
+
+
+def test_non_streamed_requests_the_dead_engine_held_are_answered_by_the_replacement(kill_run):
+    """Nothing of them reached the client, so the ingress sends them again: a late 200, never a 500."""
+    assert len(kill_run["unary_in_flight"]) == IN_FLIGHT_UNARY, "a non-streamed request ended before the kill"
+    assert all(o.ok for o in kill_run["unary_in_flight"]), kill_run["unary_in_flight"]
 
 
 def test_health_answers_503_naming_the_dead_model_then_200_after_replacement(kill_run):

@@ -121,6 +121,26 @@ async def stream(client: httpx.AsyncClient, path: str, body: dict, timeout_s: fl
     return out
 
 
+async def post(client: httpx.AsyncClient, path: str, body: dict, timeout_s: float) -> Outcome:
+    """POST a non-streamed request, bounded by ``timeout_s``: its status, and its body when it is an error."""
+    out = Outcome()
+    try:
+        r = await asyncio.wait_for(client.post(path, json=body), timeout_s)
+        out.status = r.status_code
+        out.done = r.status_code == 200
+        if r.status_code != 200:
+            try:
+                out.error_body = r.json()
+            except ValueError:
+                out.error_body = None
+    except asyncio.TimeoutError:
+        out.exception = "hang (timeout)"
+    except httpx.HTTPError as e:
+        out.exception = type(e).__name__
+    out.elapsed = time.monotonic() - out.started
+    return out
+
+
 def record_figures(section: str, figures: dict[str, Any]) -> None:
     """Merge ``figures`` under ``section`` into the JSON file named by $LLMSTACK_RELIABILITY_JSON."""
     path = os.environ.get(FIGURES_ENV)
