@@ -139,14 +139,17 @@ def chat_status_or_none(url: str, model: str, max_tokens: int) -> tuple[int, dic
 
 @dataclass
 class Answers:
-    """Statuses of a set of requests, with one body per status."""
+    """Statuses of a set of requests, with one body per status, and why each request with no HTTP answer (status 0) had none."""
 
     statuses: Counter = field(default_factory=Counter)
     bodies: dict[int, dict] = field(default_factory=dict)
+    unanswered: Counter = field(default_factory=Counter)
 
     def add(self, status: int, body: dict) -> None:
         self.statuses[status] += 1
         self.bodies.setdefault(status, body)
+        if status == 0:
+            self.unanswered[body["error"]] += 1
 
 
 def wave(url: str, model: str, clients: int, max_tokens: int, answers: Answers) -> None:
@@ -176,18 +179,27 @@ def unknown_model_then_served(url: str, model: str) -> None:
 class BackToBack(ClientThreads):
     """``clients`` threads sending chats of ``max_tokens`` back to back until the context exits,
     more than the release runs at once: a queue that stays, not a burst. Every answer's
-    status is kept in ``answers`` (0 for no HTTP answer or a body that is not JSON)."""
+    status is kept in ``answers`` (0 for no HTTP answer or a body that is not JSON). A
+    client that is not served waits RETRY_AFTER_S first, as the 503's Retry-After asks."""
 
     # A chat of many tokens behind a queue can take minutes to end.
     JOIN_TIMEOUT_S = 300
+    # serve_app's Retry-After on a 503 (serve_app.errors.RETRY_AFTER_S).
+    RETRY_AFTER_S = 1
 
     def __init__(self, url: str, model: str, clients: int, max_tokens: int) -> None:
         super().__init__(url, model, clients, "back-to-back")
         self.max_tokens = max_tokens
         self.answers = Answers()
 
+    def served(self) -> int:
+        with self._lock:
+            return self.answers.statuses[200]
+
     def _run(self) -> None:
         while not self._stop.is_set():
             status, body = chat_status_or_none(self.url, self.model, self.max_tokens)
             with self._lock:
                 self.answers.add(status, body)
+            if status != 200:
+                self._stop.wait(self.RETRY_AFTER_S)

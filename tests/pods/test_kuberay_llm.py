@@ -29,7 +29,7 @@ from .charts import (
     CHARTS, OVERLAYS, PRESETS, Served, answers, assert_streams_a_chat, chat_answers, describe_release, first_ready_endpoint,
     openai_client, service_url, streamed_chat, wait_rayservice_ready,
 )
-from .load import StreamingLoad, unknown_model_then_served
+from .load import BackToBack, StreamingLoad, unknown_model_then_served
 from .ray_state import DASHBOARD_PORT, describe_ray, head_ip
 from .real_node import NODE_NAME, container_id, container_processes, create_prober, sigkill, tcp_open_from
 
@@ -47,6 +47,12 @@ RECOVERY_TIMEOUT_S = 300
 UPGRADE_TIMEOUT_S = 600
 # The model setting `helm upgrade` changes under load: the preset's context window, 2048.
 UPGRADED_MAX_MODEL_LEN = 1024
+# ...and the bound of the model's queue (the preset's is 256), which a later test fills.
+UPGRADED_MAX_QUEUED = 4
+# Clients sending back to back while the engine is replaced: more than that queue holds.
+OUTAGE_CLIENTS = 8
+# The status load.chat_status_or_none gives a request with no HTTP answer.
+REFUSED = 0
 
 
 @pytest.fixture(scope="module")
@@ -181,9 +187,9 @@ def test_bad_requests_are_answered_4xx_and_never_count_as_errors(served: Served,
     alerts.assert_client_errors_are_not_errors(prometheus, served.namespace, client_errors, lambda: unknown_model_then_served(served.url, MODEL))
 
 
-def describe(kube: Kube, namespace: str) -> str:
-    """Pods, events and logs, then what Ray says of Serve and its resources."""
-    return f"{describe_release(kube, namespace)}\n--- ray\n{describe_ray(kube, namespace)}"
+def describe(kube: Kube, namespace: str, cluster_dir: Path) -> str:
+    """Pods, events and logs, then what Ray says of Serve and its resources, and Ray's own logs."""
+    return f"{describe_release(kube, namespace)}\n--- ray\n{describe_ray(kube, namespace, cluster_dir)}"
 
 
 def worker_pod(kube: Kube, namespace: str):
@@ -204,18 +210,19 @@ def test_a_killed_engine_core_is_replaced_by_serve_and_serves_again(kube: Kube, 
     killed = sigkill(cluster_dir, pod, "ray-worker", "EngineCore")
     wait_for(
         "a new engine process in the worker", lambda: engine_pids(cluster_dir, pod) - {killed}, RECOVERY_TIMEOUT_S,
-        lambda: describe(kube, served.namespace),
+        lambda: describe(kube, served.namespace, cluster_dir),
     )
-    wait_for("the Service to answer a chat again", lambda: chat_answers(served.url, MODEL), RECOVERY_TIMEOUT_S, lambda: describe(kube, served.namespace))
+    wait_for("the Service to answer a chat again", lambda: chat_answers(served.url, MODEL), RECOVERY_TIMEOUT_S, lambda: describe(kube, served.namespace, cluster_dir))
     figures["kuberay-llm: engine SIGKILL to serving again"] = time.monotonic() - killed_at
     pod = worker_pod(kube, served.namespace)
     assert sum(s.restart_count for s in pod.status.container_statuses) == restarts, pod.status.container_statuses
 
 
 def upgraded_values(directory: Path) -> Path:
-    """The preset's models with the first one's context window changed (a list is replaced whole by a later values file)."""
+    """The preset's models with the first one's context window and queue bound changed (a list is replaced whole by a later values file)."""
     models = yaml.safe_load(PRESET.read_text())["models"]
     models[0]["engine"]["maxModelLen"] = UPGRADED_MAX_MODEL_LEN
+    models[0]["maxQueuedRequests"] = UPGRADED_MAX_QUEUED
     path = directory / "upgrade.yaml"
     path.write_text(yaml.safe_dump({"models": models}))
     return path
@@ -247,7 +254,7 @@ def test_a_killed_engine_fires_the_ray_serve_replica_alerts_and_they_resolve(
     sigkill(cluster_dir, worker_pod(kube, served.namespace), "ray-worker", "EngineCore")
     alerts.wait(prometheus, REPLICA_ALERTS, served.namespace, firing=True)
     fired_after = time.monotonic() - killed_at
-    wait_for("the Service to answer a chat again", lambda: chat_answers(served.url, MODEL), RECOVERY_TIMEOUT_S, lambda: describe(kube, served.namespace))
+    wait_for("the Service to answer a chat again", lambda: chat_answers(served.url, MODEL), RECOVERY_TIMEOUT_S, lambda: describe(kube, served.namespace, cluster_dir))
     recovered_at = time.monotonic()
     alerts.wait(prometheus, REPLICA_ALERTS, served.namespace, firing=False)
     figures["kuberay-llm: engine SIGKILL to the Ray Serve replica alerts firing"] = fired_after
@@ -269,12 +276,12 @@ def test_helm_upgrade_of_a_model_setting_under_streaming_load_fails_no_request(
         helm("upgrade", RELEASE, CHART, "--namespace", served.namespace, *VALUES, "--values", str(upgraded_values(tmp_path)))
         wait_for(
             "the new context window to be served", lambda: served_context_length(served.url) == UPGRADED_MAX_MODEL_LEN, UPGRADE_TIMEOUT_S,
-            lambda: describe(kube, served.namespace),
+            lambda: describe(kube, served.namespace, cluster_dir),
         )
         wait_for(
             "the old engine to be stopped and one new engine to run",
             lambda: (now := engine_pids(cluster_dir, pod)) and len(now) == 1 and not now & before, RECOVERY_TIMEOUT_S,
-            lambda: describe(kube, served.namespace),
+            lambda: describe(kube, served.namespace, cluster_dir),
         )
         rolled = time.monotonic()
         load.wait_served(load.served() + 4)
@@ -283,6 +290,39 @@ def test_helm_upgrade_of_a_model_setting_under_streaming_load_fails_no_request(
     # In place: the same RayCluster serves (no new cluster was needed for a Serve config change).
     (after,) = kube.custom.list_namespaced_custom_object(RAY_GROUP, RAY_VERSION_API, served.namespace, "rayclusters")["items"]
     assert after["metadata"]["uid"] == cluster["metadata"]["uid"]
+
+
+def test_a_lost_engine_behind_a_bounded_queue_is_answered_200_or_503_and_fires_the_error_ratio_alert(
+    kube: Kube, cluster_dir: Path, served: Served, prometheus: live.Prometheus, figures: dict[str, float]
+):
+    """While Serve replaces a killed engine, the requests its bounded queue cannot hold are
+    refused with a 503 and an OpenAI error (never a 500), the requests the engine held are
+    resent to the replacement; the 503s' share of the answers fires LLMHighErrorRatio.
+
+    Known gap, not hidden: the worker's Serve proxy drains while its node has no replica
+    (the ingress runs on the head), KubeRay's readiness probe then takes the worker out
+    of the Service, and with `excludeHeadPodFromServeSvc` (the chart's default) the
+    Service has no endpoint: for those seconds new connections are refused by kube-proxy.
+    Those are counted apart (REFUSED); any other failure to answer fails the test."""
+    with BackToBack(served.url, MODEL, OUTAGE_CLIENTS, max_tokens=1) as load:
+        wait_for("chats served before the kill", lambda: load.served() >= OUTAGE_CLIENTS, 120)
+        killed_at = time.monotonic()
+        sigkill(cluster_dir, worker_pod(kube, served.namespace), "ray-worker", "EngineCore")
+        alerts.wait(prometheus, ["LLMHighErrorRatio"], served.namespace, firing=True)
+        fired_after = time.monotonic() - killed_at
+        served_when_fired = load.served()
+        wait_for(
+            "chats served again after the kill", lambda: load.served() > served_when_fired + OUTAGE_CLIENTS, RECOVERY_TIMEOUT_S,
+            lambda: describe(kube, served.namespace, cluster_dir),
+        )
+    figures["kuberay-llm: engine SIGKILL behind a full queue to LLMHighErrorRatio firing"] = fired_after
+    answers = load.answers
+    assert set(answers.statuses) <= {200, 503, REFUSED} and answers.statuses[503], (answers.statuses, answers.bodies)
+    assert all("Connection refused" in error for error in answers.unanswered), answers.unanswered
+    assert answers.bodies[503]["error"]["message"], answers.bodies[503]
+    # Serve notices the lost replica (at worst its health check); the 503s' error series
+    # is created by the first of them, so its first scrape is only the base of its rate.
+    assert fired_after <= alerts.deadline_s("highErrorRatio", RAY_SCRAPE, HEALTH_CHECK_PERIOD_S + alerts.duration_s(RAY_SCRAPE)), fired_after
 
 
 @pytest.mark.parametrize("dashboard", ["cost", "llm-engines", "ray-serve"])
