@@ -95,13 +95,20 @@ def external_metric_name(kube: Kube, namespace: str) -> str:
     return metric.external.metric.name
 
 
-def hpa_current_value(kube: Kube, namespace: str) -> float | None:
-    """The external metric's current average value in the HPA's status, None before the HPA read one."""
-    name = external_metric_name(kube, namespace)
-    for metric in hpa(kube, namespace).status.current_metrics or []:
-        if metric.type == "External" and metric.external.metric.name == name:
+def current_value(autoscaler: client.V2HorizontalPodAutoscaler) -> float | None:
+    """The external metric's current average value in one read of the HPA, None before the HPA read one.
+
+    The HPA writes this value and the replica count it decided on in one status update,
+    so both must come from the same read of the object."""
+    (spec,) = autoscaler.spec.metrics
+    for metric in autoscaler.status.current_metrics or []:
+        if metric.type == "External" and metric.external.metric.name == spec.external.metric.name:
             return float(parse_quantity(metric.external.current.average_value))
     return None
+
+
+def hpa_current_value(kube: Kube, namespace: str) -> float | None:
+    return current_value(hpa(kube, namespace))
 
 
 def describe(kube: Kube, namespace: str) -> str:
@@ -137,8 +144,9 @@ def test_queued_requests_scale_the_engines_out_and_they_scale_back_in(kube: Kube
     seen: list[float] = []
 
     def wants_two() -> bool:
-        seen.append(hpa_current_value(kube, served.namespace) or 0)
-        return hpa(kube, served.namespace).status.desired_replicas == 2
+        autoscaler = hpa(kube, served.namespace)
+        seen.append(current_value(autoscaler) or 0)
+        return autoscaler.status.desired_replicas == 2
 
     def two_available() -> bool:
         return (kube.apps.read_namespaced_deployment(DEPLOYMENT, served.namespace).status.available_replicas or 0) == 2
