@@ -21,7 +21,7 @@ from .aliases import with_aliases
 from .config import AppConfig
 from .ingress import ServeAppIngress, make_ingress_class
 from .server import ServeAppLLMServer
-from .llm_configs import MAX_SURGE_PERCENT, drain_timeout_s, to_llm_config
+from .llm_configs import MAX_SURGE_PERCENT, drain_timeout_s, ingress_actor_options, to_llm_config
 
 log = logging.getLogger("serve_app")
 
@@ -32,8 +32,7 @@ def ingress_options(config: AppConfig, llm_configs: list[LLMConfig]) -> dict[str
     options.update(
         num_replicas=config.ingress_replicas,
         max_ongoing_requests=config.ingress_max_ongoing_requests,
-        # The ingress only forwards; it must never hold a CPU the engine needs.
-        ray_actor_options={"num_cpus": 0},
+        ray_actor_options=ingress_actor_options(config),
         # Streams pass through the ingress: on a rolling update it must drain them as
         # long as the engines do (Serve's default is 20 s), and start its replacement
         # first, like the engines.

@@ -301,6 +301,7 @@ class AppConfig(StrictModel):
     auth: AuthConfig = Field(default_factory=AuthConfig, description="API-key auth.")
     ingress_replicas: int = Field(1, ge=1, description="Replicas of the OpenAI ingress deployment.")
     ingress_max_ongoing_requests: int = Field(1024, ge=1, description="Concurrent requests each ingress replica accepts.")
+    ingress_placement: Literal["workers", "any"] = Field("workers", description="Where Ray places the ingress replicas. workers: on Ray worker nodes (the head only when there is none), so a worker always runs a Serve replica and keeps its Serve proxy, and its place in the Service, while its only engine is replaced. any: where Ray likes, often the head; choose it when worker groups scale to zero, since an ingress replica keeps its worker up.")
     request_limits: RequestLimitsConfig = Field(default_factory=RequestLimitsConfig, description="Limits on request bodies (size, nesting, array length).")
     aliases: list[AliasConfig] = Field(default_factory=list, description="Model names answered by one of several models by weight (A/B versions, canaries).")
     prefill_decode: PrefillDecodeConfig | None = Field(None, description="Serve the one model with prefill/decode disaggregation (GPUs only); null: one deployment per model.")

@@ -36,6 +36,27 @@ def drain_timeout_s(config: AppConfig) -> float:
     return max(m.graceful_shutdown_timeout_s for m in config.models)
 
 
+# The Ray node label KubeRay gives the head (the pod label ray.io/group, as Ray's
+# ray.io/node-group node label); a node without the label (a local Ray) is a worker.
+HEAD_NODE_GROUP = "headgroup"
+
+
+def ingress_actor_options(config: AppConfig) -> dict[str, Any]:
+    """Ray actor options of the ingress replicas.
+
+    The ingress only forwards, so it asks for no CPU an engine needs. Ray Serve runs a
+    proxy only on nodes with a replica (and the controller's): with ``workers`` the
+    ingress holds one on a worker, so that worker's proxy, and its endpoint in the
+    chart's Service (the head is excluded), outlive the replacement of its only engine.
+    Without a worker the fallback places the ingress on the head rather than nowhere.
+    """
+    options: dict[str, Any] = {"num_cpus": 0}
+    if config.ingress_placement == "workers":
+        options["label_selector"] = {"ray.io/node-group": f"!{HEAD_NODE_GROUP}"}
+        options["fallback_strategy"] = [{"label_selector": {}}]
+    return options
+
+
 def engine_kwargs(model: ModelConfig) -> dict[str, Any]:
     e = model.engine
     kwargs: dict[str, Any] = {

@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from .config import AppConfig, ModelConfig, PDRoleConfig
-from .llm_configs import to_llm_config
+from .llm_configs import ingress_actor_options, to_llm_config
 
 if TYPE_CHECKING:
     from ray.serve.deployment import Application
@@ -46,8 +46,7 @@ def pd_serving_args(config: AppConfig) -> dict[str, Any]:
         "ingress_deployment_config": {
             "autoscaling_config": {"min_replicas": config.ingress_replicas, "max_replicas": config.ingress_replicas},
             "max_ongoing_requests": config.ingress_max_ongoing_requests,
-            # The ingress only forwards; it must never hold a CPU the engine needs.
-            "ray_actor_options": {"num_cpus": 0},
+            "ray_actor_options": ingress_actor_options(config),
         },
     }
 

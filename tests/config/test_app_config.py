@@ -157,6 +157,20 @@ def test_rolling_updates_start_replacements_before_draining_old_replicas():
     assert ingress["graceful_shutdown_timeout_s"] == AppConfig.model_validate(MINIMAL).models[0].graceful_shutdown_timeout_s
 
 
+def test_the_ingress_prefers_ray_workers_so_a_worker_keeps_its_serve_proxy():
+    from ray.serve.llm import LLMConfig
+    from ray.serve.schema import RayActorOptionsSchema
+
+    from serve_app.builder import ingress_options
+    llm = [LLMConfig.model_validate(to_llm_config(model()))]
+    options = ingress_options(AppConfig.model_validate(MINIMAL), llm)["ray_actor_options"]
+    RayActorOptionsSchema.model_validate(options)
+    # KubeRay's head is the node group "headgroup"; without a worker the ingress still runs.
+    assert options == {"num_cpus": 0, "label_selector": {"ray.io/node-group": "!headgroup"}, "fallback_strategy": [{"label_selector": {}}]}
+    anywhere = ingress_options(AppConfig.model_validate({**MINIMAL, "ingress_placement": "any"}), llm)["ray_actor_options"]
+    assert anywhere == {"num_cpus": 0}
+
+
 def test_tracing_needs_an_endpoint_and_engine_spans_need_tracing():
     with pytest.raises(ValidationError, match="tracing.otlp_endpoint is required"):
         AppConfig.model_validate({**MINIMAL, "tracing": {"enabled": True}})

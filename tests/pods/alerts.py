@@ -24,6 +24,8 @@ ALERT_TIMEOUT_S = 120
 CLEAR_TIMEOUT_S = 240
 # What the harness's polling (tests.cluster.kube.wait_for) adds to a measured delay.
 POLL_SLACK_S = 5
+# The rate window of the recorded ratios the alerts read (llmstack:*:ratio_rate5m).
+RATE_WINDOW_S = 300
 
 
 def state(server: Prometheus, name: str, namespace: str) -> str | None:
@@ -67,6 +69,13 @@ def deadline_s(key: str, scrape: str = INTERVAL, detect_s: float = 0) -> float:
     """How soon an alert must fire after its fault: ``detect_s`` for the system to report it,
     one scrape to see it, its `for` and two evaluations, plus a poll of this harness."""
     return detect_s + duration_s(scrape) + duration_s(configured(key)["for"]) + 2 * duration_s(INTERVAL) + POLL_SLACK_S
+
+
+def window_clear_s(scrape: str = INTERVAL) -> float:
+    """How soon an alert on a ratio over the rate window must resolve once its fault has
+    ended, at worst: the fault's last samples leave the window (traffic served meanwhile
+    dilutes them sooner), then one scrape, two evaluations and a poll of this harness."""
+    return RATE_WINDOW_S + duration_s(scrape) + 2 * duration_s(INTERVAL) + POLL_SLACK_S
 
 
 def error_ratio(server: Prometheus, namespace: str) -> float | None:

@@ -49,6 +49,7 @@ DROPPED_KEYS = {"title"}
 APP_FIELDS = {
     ("serveIngress", "replicas"): "ingress_replicas",
     ("serveIngress", "maxOngoingRequests"): "ingress_max_ongoing_requests",
+    ("serveIngress", "placement"): "ingress_placement",
     ("serveIngress", "requestLimits"): "request_limits",
 }
 AUTH_FIELDS = ("enabled", "api_key_env")

@@ -296,6 +296,7 @@ arguments) and pass through unchanged.
   "auth" (dict "enabled" .Values.auth.enabled "api_key_env" .Values.auth.apiKeyEnv)
   "ingress_replicas" .Values.serveIngress.replicas
   "ingress_max_ongoing_requests" .Values.serveIngress.maxOngoingRequests
+  "ingress_placement" .Values.serveIngress.placement
   "request_limits" (include "kuberay-llm.snakeKeys" .Values.serveIngress.requestLimits | fromJson)
 -}}
 {{- with .Values.aliases -}}

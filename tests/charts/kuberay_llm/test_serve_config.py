@@ -164,11 +164,11 @@ def test_every_model_field_lands_on_its_snake_case_field() -> None:
 def test_auth_and_serve_ingress_land_on_app_config_fields() -> None:
     args = app_args(render(set_json={
         "auth": {"enabled": True, "apiKeyEnv": "MY_KEY", "existingSecret": "s"},
-        "serveIngress": {"replicas": 3, "maxOngoingRequests": 99, "requestLimits": {"maxBodyBytes": 2048, "maxJsonDepth": 16, "maxArrayItems": 32}},
+        "serveIngress": {"replicas": 3, "maxOngoingRequests": 99, "placement": "any", "requestLimits": {"maxBodyBytes": 2048, "maxJsonDepth": 16, "maxArrayItems": 32}},
     }))
     app = AppConfig.model_validate(args)
     assert (app.auth.enabled, app.auth.api_key_env) == (True, "MY_KEY")
-    assert (app.ingress_replicas, app.ingress_max_ongoing_requests) == (3, 99)
+    assert (app.ingress_replicas, app.ingress_max_ongoing_requests, app.ingress_placement) == (3, 99, "any")
     limits = app.request_limits
     assert (limits.max_body_bytes, limits.max_json_depth, limits.max_array_items) == (2048, 16, 32)
 
