@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from .memory import Plan, Share, estimate, gpu_memory, is_declared, misfit_message, overcommit_message
+from .models import ModelLock
 
 # What Kubernetes accepts as an environment variable name (a name with `=` or a space
 # would make the pod spec, or Ray's runtime env, invalid).
@@ -170,6 +171,14 @@ class ModelConfig(StrictModel):
     )
     graceful_shutdown_timeout_s: float = Field(120.0, gt=0, description="Seconds a draining replica (rolling update, scale-down, node drain) gets to finish in-flight requests; on spot nodes keep it within the cloud's preemption notice.")
     sizing: SizingConfig = Field(default_factory=SizingConfig, description="Model size for the GPU memory check (nothing declared: no check).")
+    lock: ModelLock | None = Field(None, description="The model's files pinned by sha256, as python -m serve_app.models lock writes them: each replica checks its source against the lock before the engine starts, and fails naming each file that differs. Needs a local source (a volume or the image); null: no check.")
+
+    @model_validator(mode="after")
+    def _lock_needs_local_files(self) -> "ModelConfig":
+        # A hub model is downloaded by the engine itself, after any check could run.
+        if self.lock is not None and not self.is_local:
+            raise ValueError(f"lock: the files must be on the worker before the engine starts to be verified; set source to the model's absolute path (got {self.model_source!r})")
+        return self
 
     @model_validator(mode="after")
     def _fraction_is_one_device(self) -> "ModelConfig":

@@ -36,6 +36,9 @@ def drain_timeout_s(config: AppConfig) -> float:
     return max(m.graceful_shutdown_timeout_s for m in config.models)
 
 
+# experimental_configs key that carries a model's lock to ServeAppLLMServer.
+MODEL_LOCK_CONFIG = "serve_app_model_lock"
+
 # The Ray node label KubeRay gives the head (the pod label ray.io/group, as Ray's
 # ray.io/node-group node label); a node without the label (a local Ray) is a worker.
 HEAD_NODE_GROUP = "headgroup"
@@ -145,6 +148,9 @@ def to_llm_config(model: ModelConfig, tracing: TracingConfig | None = None) -> d
     }
     if model.stream_batching_interval_ms is not None:
         cfg["experimental_configs"] = {"stream_batching_interval_ms": model.stream_batching_interval_ms}
+    if model.lock is not None:
+        # Ray Serve LLM hands its LLMConfig, experimental_configs included, to serve_app's LLMServer.
+        cfg.setdefault("experimental_configs", {})[MODEL_LOCK_CONFIG] = model.lock.model_dump()
     if model.lora:
         cfg["lora_config"] = {
             "dynamic_lora_loading_path": model.lora.dynamic_lora_loading_path,

@@ -8,6 +8,9 @@ no output yet, a non-streamed one included (EngineDiedHoldingRequest): the ingre
 resends them, since nothing reached the client. Then the replica exits, so Serve
 routes around it and starts a replacement at once.
 
+A model with a lock (ModelConfig.lock) is checked against it before the engine starts:
+a replica whose files differ never serves, and its start fails naming each file.
+
 A request that makes the engine's request handling raise before any output while the
 engine lives (vLLM's chat renderer indexing a field an odd message lacks, say) is
 answered with a 400 error response instead of a 500: it is the request's content
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from pathlib import Path
 from typing import Any, AsyncGenerator
 
 from ray.llm._internal.serve.core.configs.openai_api_models import ErrorInfo, ErrorResponse
@@ -26,6 +30,8 @@ from ray.serve.llm import LLMServer
 from vllm.v1.engine.exceptions import EngineGenerateError
 
 from .errors import MAX_ERROR_CHARS
+from .llm_configs import MODEL_LOCK_CONFIG
+from .models import ModelLock, mismatches
 
 log = logging.getLogger("serve_app")
 
@@ -47,10 +53,27 @@ class EngineDiedHoldingRequest(ReplicaLost):
     client, but the request may be what killed it, so the ingress resends it only a few times."""
 
 
+class ModelLockMismatch(RuntimeError):
+    """The model's files are not the ones its lock pins."""
+
+
+def verify_model_files(llm_config: Any) -> None:
+    """Check a locked model's source against its lock (hashing every byte, so off the event loop)."""
+    lock = llm_config.experimental_configs.get(MODEL_LOCK_CONFIG)
+    if lock is None:
+        return
+    source = Path(llm_config.model_loading_config.model_source)
+    problems = mismatches(source, ModelLock.model_validate(lock))
+    if problems:
+        raise ModelLockMismatch("; ".join(f"model lock: {source}/{problem}" for problem in problems))
+    log.info("model lock: %s matches its lock (%d files)", source, len(lock["files"]))
+
+
 class ServeAppLLMServer(LLMServer):
     """LLMServer that refuses requests once its engine is dead, then exits for a fast replacement."""
 
     async def start(self) -> None:
+        await asyncio.to_thread(verify_model_files, self._llm_config)
         await super().start()
         self._engine_watch = asyncio.get_running_loop().create_task(self._exit_when_engine_dies())
 

@@ -9,11 +9,14 @@ to do. Its startup and readiness probes decide when the Service gets the pod.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Callable, Iterator
 
 import httpx
 import pytest
+import yaml
 
+from serve_app.models import ModelLock, lock_directory
 from serve_app.tiny_model import ensure_model
 from tests.cluster.kube import RESTRICTED, Kube, Namespaces, deployment_available, wait_deployment_available, wait_for
 from tests.cluster.presets import EXISTING_CLAIM
@@ -25,7 +28,7 @@ from .charts import (
     CHARTS, OVERLAYS, PRESETS, Served, assert_streams_a_chat, chat_answers, create_model_claim, describe_release,
     first_ready_endpoint, openai_client, service_url, staged_model, streamed_chat,
 )
-from .load import Answers, StreamingLoad, served_light, unknown_model_then_served, wave
+from .load import Answers, StreamingLoad, chat_status, served_light, unknown_model_then_served, wave
 from .real_node import NODE_NAME, sigkill
 
 CHART = CHARTS / "vllm-standalone"
@@ -34,6 +37,10 @@ MODEL = "tiny-llama"
 DEPLOYMENT = f"{RELEASE}-vllm-standalone-{MODEL}"
 READY_TIMEOUT_S = 300
 RECOVERY_TIMEOUT_S = 300
+# Where the preset's pod reads the model (the claim's root is mounted at /models).
+MODEL_PATH = "/models/tiny-llama"
+# The file a forged lock gives other bytes.
+WEIGHTS = "model.safetensors"
 # The model setting `helm upgrade` changes under load: the preset's context window, 512.
 UPGRADED_MAX_MODEL_LEN = 384
 
@@ -221,6 +228,48 @@ def test_helm_upgrade_of_a_model_setting_under_streaming_load_fails_no_request(
     figures["vllm-standalone: helm upgrade rollout under load"] = rolled - started
     load.assert_nothing_failed_across(started, rolled)
     assert served_max_model_len(served.url) == UPGRADED_MAX_MODEL_LEN
+
+
+def verify_failure(kube: Kube, namespace: str) -> str | None:
+    """The message of a model-verify initContainer that failed, from the pod's status (None until one has)."""
+    for pod in kube.core.list_namespaced_pod(namespace, label_selector=f"llmstack.io/model={MODEL}").items:
+        for status in pod.status.init_container_statuses or []:
+            terminated = status.name == "model-verify" and (status.state.terminated or status.last_state.terminated)
+            if terminated and terminated.exit_code != 0:
+                return terminated.message
+    return None
+
+
+def test_a_model_lock_admits_the_locked_files_and_stops_a_tampered_one_before_the_engine(
+    kube: Kube, helm: Helm, served: Served, tmp_path: Path, figures: dict[str, float]
+):
+    """A lock that says one file has other bytes than the volume's stops the new pod in its
+    model-verify initContainer, naming the file and both digests in the pod's status,
+    while the old pod serves on; the model's true lock (written by serve_app.models)
+    rolls out and serves."""
+    lock = lock_directory(Path(ensure_model()))
+    true_digest = next(f.sha256 for f in lock.files if f.path == WEIGHTS)
+    forged = lock.model_copy(update={"files": [f.model_copy(update={"sha256": "0" * 64}) if f.path == WEIGHTS else f for f in lock.files]})
+
+    def upgrade(with_lock: ModelLock) -> None:
+        values = tmp_path / "lock.yaml"
+        values.write_text(yaml.safe_dump({"models": [{"name": MODEL, "model": MODEL_PATH, "lock": with_lock.model_dump()}]}))
+        helm("upgrade", RELEASE, CHART, "--namespace", served.namespace, *VALUES, "--values", str(values))
+
+    upgrade(forged)
+    message = wait_for("the forged lock's pod to fail its verification", lambda: verify_failure(kube, served.namespace), READY_TIMEOUT_S,
+                       lambda: describe_release(kube, served.namespace))
+    assert f"model lock: {MODEL_PATH}/{WEIGHTS}: sha256 is {true_digest}, the lock says {'0' * 64}" in message, message
+    assert chat_status(served.url, MODEL, 1)[0] == 200
+
+    started = time.monotonic()
+    upgrade(lock)
+    wait_for(
+        "the locked model to roll out", lambda: deployment_available(kube, served.namespace, DEPLOYMENT), READY_TIMEOUT_S,
+        lambda: describe_release(kube, served.namespace),
+    )
+    figures["vllm-standalone: helm upgrade adding a model lock to Deployment available"] = time.monotonic() - started
+    assert chat_status(served.url, MODEL, 1)[0] == 200
 
 
 @pytest.mark.parametrize("dashboard", ["cost", "llm-engines"])

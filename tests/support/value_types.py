@@ -98,6 +98,9 @@ VALUE_TYPES = (
     ValueType("extended resource name", _paths(r"\.resourceName$"), ("gpu", "nvidia.com/GPU count", "nvidia.com/")),
     ValueType("S3 URI", _paths(r"s3\.uri$"), ("bucket/path", "https://bucket.example.com/path")),
     ValueType("directory relative to the model volume", _paths(r"download\.localDir$"), ("/absolute", "../outside")),
+    ValueType("Git commit of a model lock", _paths(r"lock\.revision$"), ("main", "v1.0", "0123abc", "0E9E39F249A16976918F6564B8830BC894C89659")),
+    ValueType("sha256 digest of a model lock", _paths(r"lock\.files\[\]\.sha256$"), ("sha256:" + "0" * 64, "A" * 64, "abc")),
+    ValueType("file inside the model directory", _paths(r"lock\.files\[\]\.path$"), ("/etc/passwd", "../outside", "a/../../b", "", "a//b")),
     ValueType("CPU core list", _paths(r"cpuThreadsBind$"), ("x y", "0-", "core0")),
     ValueType(
         "count or percentage",

@@ -19,7 +19,8 @@ from .chart import VALUE_SET_IDS, VALUE_SETS, app_args, rayservice, render, valu
 # One models[] entry that sets every field of ModelConfig to a non-default value.
 EVERY_FIELD_CAMEL = {
     "id": "every-field",
-    "source": "org/every-field",
+    "source": "/opt/models/every-field",
+    "lock": {"revision": "0123456789abcdef0123456789abcdef01234567", "files": [{"path": "config.json", "sha256": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}]},
     "engine": {
         "tensorParallelSize": 2,
         "pipelineParallelSize": 1,
@@ -63,7 +64,8 @@ EVERY_FIELD_CAMEL = {
 }
 EVERY_FIELD_SNAKE = {
     "id": "every-field",
-    "source": "org/every-field",
+    "source": "/opt/models/every-field",
+    "lock": {"revision": "0123456789abcdef0123456789abcdef01234567", "files": [{"path": "config.json", "sha256": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}]},
     "engine": {
         "tensor_parallel_size": 2,
         "pipeline_parallel_size": 1,

@@ -807,11 +807,13 @@ def test_helm_test_pod_takes_a_node_selector_and_tolerations() -> None:
 
 # ---------------------------------------------------------------- NOTES
 
-def install_notes(*sets: str) -> str:
-    """NOTES.txt as `helm install` prints it (client-side dry run), with `--set` values."""
+def install_notes(*sets: str, set_json: dict[str, Any] | None = None) -> str:
+    """NOTES.txt as `helm install` prints it (client-side dry run), with `--set` and `--set-json` values."""
     args = [tool("helm"), "install", RELEASE, str(helm.CHARTS / CHART), "--namespace", NAMESPACE, "--dry-run=client"]
     for value in sets:
         args += ["--set", value]
+    for key, value in (set_json or {}).items():
+        args += ["--set-json", f"{key}={json.dumps(value)}"]
     proc = subprocess.run(args, capture_output=True, text=True, env={**os.environ, "KUBECONFIG": "/dev/null"})
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.split("NOTES:", 1)[1]
@@ -823,6 +825,14 @@ def test_notes_print_paste_ready_port_forward_and_curl() -> None:
     assert f"kubectl --namespace {NAMESPACE} port-forward svc/{service} 8000:{HTTP_PORT}" in notes
     assert 'curl http://127.0.0.1:8000/v1/models -H "Authorization: Bearer $VLLM_API_KEY"' in notes
     assert "get secret llm-key" in notes
+
+
+def test_notes_name_the_models_whose_hub_revision_floats() -> None:
+    assert f"Floating model revision: {DEFAULT_MODEL} loads whatever" in install_notes()
+    pinned = {"models": [{"name": DEFAULT_MODEL, "model": DEFAULT_MODEL_ID, "download": {"enabled": True, "revision": "a" * 40}}]}
+    assert "Floating model revision" not in install_notes(set_json=pinned)
+    local = {"models": [{"name": "tiny", "model": "/models/tiny"}]}
+    assert "Floating model revision" not in install_notes(set_json=local)
 
 
 def test_notes_mention_helm_test_only_when_the_tests_are_installed() -> None:

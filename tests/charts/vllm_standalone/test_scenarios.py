@@ -30,7 +30,7 @@ REQUIRED_PRESETS = {
 KINDS_COVERED = {
     "Deployment", "Service", "PersistentVolumeClaim", "ServiceAccount", "Secret",
     "NetworkPolicy", "PodDisruptionBudget", "HorizontalPodAutoscaler", "Ingress",
-    "HTTPRoute", "ScaledObject", "ServiceMonitor", "PodMonitor", "Pod",
+    "HTTPRoute", "ScaledObject", "ServiceMonitor", "PodMonitor", "Pod", "ConfigMap",
 }
 
 

@@ -105,6 +105,17 @@ BAD_VALUES = [
     case("cpu-threads-bind-empty", {"defaults": {"cpuThreadsBind": ""}}, "/defaults/cpuThreadsBind"),
     case("cpu-threads-bind-not-a-string", {"defaults": {"cpuThreadsBind": 3}}, "/defaults/cpuThreadsBind"),
     case("model-cpu-threads-bind-open-range", with_model(cpuThreadsBind="0-"), "/models/0/cpuThreadsBind"),
+    # ---- model locks
+    case("lock-revision-floating", with_model(download={"enabled": True}, lock={"revision": "main", "files": [{"path": "a", "sha256": "0" * 64}]}), "/models/0/lock/revision"),
+    case("lock-digest-not-hex", with_model(download={"enabled": True}, lock={"files": [{"path": "a", "sha256": "XYZ"}]}), "/models/0/lock/files/0/sha256"),
+    case("lock-file-without-digest", with_model(download={"enabled": True}, lock={"files": [{"path": "a"}]}), "/models/0/lock/files/0", "sha256"),
+    case("lock-without-files", with_model(download={"enabled": True}, lock={"files": []}), "/models/0/lock/files"),
+    case("lock-file-listed-twice", with_model(download={"enabled": True}, lock={"files": [{"path": "a", "sha256": "0" * 64}, {"path": "a", "sha256": "1" * 64}]}), "models[0] (m): lock.files[1].path", "listed twice"),
+    case("lock-path-leaving-the-model", with_model(download={"enabled": True}, lock={"files": [{"path": "../../etc/passwd", "sha256": "0" * 64}]}), "lock.files[0].path", "inside the model directory"),
+    case("lock-on-a-model-vllm-downloads-itself", with_model(lock={"files": [{"path": "a", "sha256": "0" * 64}]}), "models[0] (m): lock", "download.enabled"),
+    case("lock-and-download-revisions-differ", with_model(download={"enabled": True, "revision": "b" * 40}, lock={"revision": "a" * 40, "files": [{"path": "a", "sha256": "0" * 64}]}), "lock.revision", "download.revision"),
+    case("locks-required-but-none", {"modelLocks": {"required": True}, **with_model(model="/models/m")}, "models[0] (m): lock is required"),
+    case("locks-required-and-hub-revision-floats", {"modelLocks": {"required": True}, **with_model(download={"enabled": True}, lock={"files": [{"path": "a", "sha256": "0" * 64}]})}, "models[0] (m): lock.revision is required"),
     case("resource-name-too-long", {"fullnameOverride": "x" * 40, "models": [{"name": "y" * 30, "model": "org/m"}]}, "models[].name", "63 characters"),
 ]
 
