@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from serve_app.defaults import tiny_engine
+
 MODEL_ID = "tiny-llama"
 
-# One set of vLLM engine arguments, rendered into each system's own config format.
-ENGINE = {
-    "dtype": "float32",
-    "enforce_eager": True,
-    "max_model_len": 2048,
-    "kv_cache_memory_bytes": 256 << 20,
-    "max_num_seqs": 64,
-    "enable_prefix_caching": True,
-}
+# One set of vLLM engine arguments (serve_app's tiny engine), rendered into each system's own config format.
+ENGINE = tiny_engine()
 
 # Logical CPUs each local Ray node advertises (the engine bundle, the ingress and
 # Serve's own actors must fit on a 2-core machine); the same as serve_app's default.

@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import yaml
 
+from serve_app.defaults import tiny_vllm_flags
+
 from . import procstats
 from .settings import ENGINE, MODEL_ID, RAY_NUM_CPUS
 
@@ -56,18 +58,7 @@ def serve_app_config(model_dir: str) -> dict:
 
 
 def vllm_args(model_dir: str) -> list[str]:
-    flags = [
-        "--model", model_dir,
-        "--served-model-name", MODEL_ID,
-        "--dtype", ENGINE["dtype"],
-        "--max-model-len", str(ENGINE["max_model_len"]),
-        "--kv-cache-memory-bytes", str(ENGINE["kv_cache_memory_bytes"]),
-        "--max-num-seqs", str(ENGINE["max_num_seqs"]),
-    ]
-    if ENGINE["enforce_eager"]:
-        flags.append("--enforce-eager")
-    flags.append("--enable-prefix-caching" if ENGINE["enable_prefix_caching"] else "--no-enable-prefix-caching")
-    return flags
+    return ["--model", model_dir, "--served-model-name", MODEL_ID, *tiny_vllm_flags()]
 
 
 @dataclass

@@ -30,6 +30,7 @@ from typing import Callable, Iterable
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from serve_app.defaults import tiny_vllm_flags
 from tests.support import processes
 
 # ---------------------------------------------------------------- documented exceptions
@@ -179,8 +180,7 @@ def start_vllm(model_dir: str, port: int, workdir: Path, api_key: str | None = N
     cmd = [
         sys.executable, "-m", "vllm.entrypoints.openai.api_server",
         "--model", model_dir, "--served-model-name", VLLM_MODEL,
-        "--dtype", "float32", "--enforce-eager", "--max-model-len", "2048",
-        "--kv-cache-memory-bytes", str(256 << 20),
+        *tiny_vllm_flags(),
         "--port", str(port), "--host", "127.0.0.1",
         *(["--api-key", api_key] if api_key else []),
     ]

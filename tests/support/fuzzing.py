@@ -26,6 +26,7 @@ import httpx
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis.generation import GenerationMode
 
+from serve_app.defaults import TINY_ENGINE
 from serve_app.request_checks import ROLES
 
 from .serving import MODEL_A
@@ -51,7 +52,8 @@ OPERATIONS = {
     ("/v1/models/{model}", "GET"): (GenerationMode.POSITIVE,),
     ("/health", "GET"): (GenerationMode.POSITIVE,),
 }
-CONTEXT = 2048
+# The served context window, which bounds the in-range values of token counts.
+CONTEXT = TINY_ENGINE.max_model_len
 # Largest work a positive case may ask for; larger in-range values are scaled down to it,
 # so a case costs milliseconds. Values beyond the window or out of range stay as drawn.
 CAPS = {"max_tokens": 16, "max_completion_tokens": 16, "min_tokens": 4, "n": 2, "best_of": 2}

@@ -57,13 +57,13 @@ class ServedApp:
 
 def app_config(model_dir: str, otlp_endpoint: str | None = None) -> dict:
     """The shared app: two engines, auth on, the model pinned by its lock, and tracing to ``otlp_endpoint`` when given."""
+    from serve_app.defaults import tiny_engine
     from serve_app.models import lock_directory
 
-    engine = {"max_model_len": 2048, "dtype": "float32", "enforce_eager": True, "max_num_seqs": 64, "kv_cache_memory_bytes": 256 << 20}
     common = {
         "source": model_dir,
         "lock": lock_directory(Path(model_dir)).model_dump(),
-        "engine": engine,
+        "engine": tiny_engine(),
         "accelerator": {"kind": "CPU"},
         "autoscaling": {"min_replicas": 1, "max_replicas": 1},
         "max_queued_requests": 64,
