@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable
 
 import httpx
 import psutil
@@ -79,6 +79,25 @@ class Outcome:
         return self.status == 200 and self.error_event is not None and self.exception is None
 
 
+def _json_or_none(raw: bytes) -> dict[str, Any] | None:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+async def _bounded(out: Outcome, work: Awaitable[None], timeout_s: float) -> Outcome:
+    """Await ``work`` (which fills ``out``) for at most ``timeout_s``; a hang or a transport error is recorded on ``out``."""
+    try:
+        await asyncio.wait_for(work, timeout_s)
+    except asyncio.TimeoutError:
+        out.exception = "hang (timeout)"
+    except httpx.HTTPError as e:
+        out.exception = type(e).__name__
+    out.elapsed = time.monotonic() - out.started
+    return out
+
+
 async def stream(client: httpx.AsyncClient, path: str, body: dict, timeout_s: float, first_chunk: asyncio.Event | None = None) -> Outcome:
     """POST a streaming request and read it to its end, bounded by ``timeout_s``."""
     out = Outcome()
@@ -87,11 +106,7 @@ async def stream(client: httpx.AsyncClient, path: str, body: dict, timeout_s: fl
         async with client.stream("POST", path, json={**body, "stream": True}) as r:
             out.status = r.status_code
             if r.status_code != 200:
-                raw = await r.aread()
-                try:
-                    out.error_body = json.loads(raw)
-                except ValueError:
-                    out.error_body = None
+                out.error_body = _json_or_none(await r.aread())
                 return
             async for line in r.aiter_lines():
                 if not line.startswith("data: "):
@@ -111,34 +126,21 @@ async def stream(client: httpx.AsyncClient, path: str, body: dict, timeout_s: fl
                 if first_chunk is not None and out.chunks >= 2:
                     first_chunk.set()
 
-    try:
-        await asyncio.wait_for(run(), timeout_s)
-    except asyncio.TimeoutError:
-        out.exception = "hang (timeout)"
-    except httpx.HTTPError as e:
-        out.exception = type(e).__name__
-    out.elapsed = time.monotonic() - out.started
-    return out
+    return await _bounded(out, run(), timeout_s)
 
 
 async def post(client: httpx.AsyncClient, path: str, body: dict, timeout_s: float) -> Outcome:
     """POST a non-streamed request, bounded by ``timeout_s``: its status, and its body when it is an error."""
     out = Outcome()
-    try:
-        r = await asyncio.wait_for(client.post(path, json=body), timeout_s)
+
+    async def run() -> None:
+        r = await client.post(path, json=body)
         out.status = r.status_code
         out.done = r.status_code == 200
         if r.status_code != 200:
-            try:
-                out.error_body = r.json()
-            except ValueError:
-                out.error_body = None
-    except asyncio.TimeoutError:
-        out.exception = "hang (timeout)"
-    except httpx.HTTPError as e:
-        out.exception = type(e).__name__
-    out.elapsed = time.monotonic() - out.started
-    return out
+            out.error_body = _json_or_none(r.content)
+
+    return await _bounded(out, run(), timeout_s)
 
 
 def record_figures(section: str, figures: dict[str, Any]) -> None:
