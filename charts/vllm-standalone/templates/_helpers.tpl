@@ -370,6 +370,7 @@ llmstack.io/model: {{ . }}
 {{- fail (printf "%s: storage.pvc.existingClaim is required when storage.pvc.create is false" $at) -}}
 {{- end -}}
 {{- include "vllm-standalone.lock.validate" (dict "ctx" $ "model" $m "at" $at) -}}
+{{- include "vllm-standalone.startup.validate" (dict "model" $m "at" $at) -}}
 {{- $emptyVolume := or (eq $m.storage.type "emptyDir") (and (eq $m.storage.type "pvc") $m.storage.pvc.create) -}}
 {{- if and $m.storage.readOnly $emptyVolume (not $m.download.enabled) -}}
 {{- fail (printf "%s: storage.readOnly needs download.enabled when the volume starts empty (storage.type=%s); use an existing claim or hostPath holding the model otherwise" $at $m.storage.type) -}}

@@ -506,6 +506,18 @@ def test_startup_budget_is_configurable() -> None:
     assert probe["failureThreshold"] * probe["periodSeconds"] == 7200
 
 
+def test_a_declared_start_time_sets_the_startup_budget_to_its_multiple() -> None:
+    probe = engine(render(defaults={"startup": {"expectedSeconds": 600}, "probes": {"startup": {"failureThreshold": 7, "periodSeconds": 10}}}))["startupProbe"]
+    assert probe["failureThreshold"] == 120  # 2 x 600 s in checks of 10 s; the declared time wins over failureThreshold
+    probe = engine(render(defaults={"startup": {"expectedSeconds": 601, "budgetFactor": 1.5}}))["startupProbe"]
+    assert probe["failureThreshold"] == 91  # 901.5 s rounded up to whole checks
+
+
+def test_a_keda_cooldown_shorter_than_the_start_time_is_fine_while_the_model_never_scales_to_zero() -> None:
+    keda = {"enabled": True, "minReplicaCount": 1, "cooldownPeriod": 60, "behavior": {"scaleDownStabilizationWindowSeconds": 900}}
+    assert render(defaults={"startup": {"expectedSeconds": 900}, "autoscaling": {"keda": keda}}).of_kind("ScaledObject")
+
+
 def test_readiness_and_liveness_check_health_and_liveness_is_lenient() -> None:
     container = engine(render())
     readiness, liveness = container["readinessProbe"], container["livenessProbe"]
@@ -825,6 +837,10 @@ def test_notes_print_paste_ready_port_forward_and_curl() -> None:
     assert f"kubectl --namespace {NAMESPACE} port-forward svc/{service} 8000:{HTTP_PORT}" in notes
     assert 'curl http://127.0.0.1:8000/v1/models -H "Authorization: Bearer $VLLM_API_KEY"' in notes
     assert "get secret llm-key" in notes
+
+
+def test_notes_give_the_startup_budget_a_declared_start_time_sets() -> None:
+    assert "the startup probe allows up to\n1200 seconds" in install_notes("defaults.startup.expectedSeconds=600")
 
 
 def test_notes_name_the_models_whose_hub_revision_floats() -> None:

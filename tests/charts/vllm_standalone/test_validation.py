@@ -105,6 +105,12 @@ BAD_VALUES = [
     case("cpu-threads-bind-empty", {"defaults": {"cpuThreadsBind": ""}}, "/defaults/cpuThreadsBind"),
     case("cpu-threads-bind-not-a-string", {"defaults": {"cpuThreadsBind": 3}}, "/defaults/cpuThreadsBind"),
     case("model-cpu-threads-bind-open-range", with_model(cpuThreadsBind="0-"), "/models/0/cpuThreadsBind"),
+    # ---- the startup contract
+    case("startup-expected-negative", {"defaults": {"startup": {"expectedSeconds": -1}}}, "/defaults/startup/expectedSeconds"),
+    case("startup-budget-below-the-start-time", {"defaults": {"startup": {"budgetFactor": 0.5}}}, "/defaults/startup/budgetFactor"),
+    case("hpa-scales-down-sooner-than-a-replica-starts", {"defaults": {"startup": {"expectedSeconds": 900}, "autoscaling": {"hpa": {"enabled": True, "behavior": {"scaleDownStabilizationWindowSeconds": 300}}}}}, "autoscaling.hpa.behavior.scaleDownStabilizationWindowSeconds (300)", "startup.expectedSeconds (900)"),
+    case("keda-scales-down-sooner-than-a-replica-starts", with_model(startup={"expectedSeconds": 900}, autoscaling={"keda": {"enabled": True, "behavior": {"scaleDownStabilizationWindowSeconds": 600}}}), "models[0] (m): autoscaling.keda.behavior.scaleDownStabilizationWindowSeconds (600)", "startup.expectedSeconds (900)"),
+    case("keda-scales-to-zero-sooner-than-a-replica-starts", {"defaults": {"startup": {"expectedSeconds": 900}, "autoscaling": {"keda": {"enabled": True, "minReplicaCount": 0, "cooldownPeriod": 300, "behavior": {"scaleDownStabilizationWindowSeconds": 900}, "extraTriggers": [{"type": "cron", "metadata": {"timezone": "Etc/UTC", "start": "0 8 * * *", "end": "0 9 * * *", "desiredReplicas": "1"}}]}}}}, "autoscaling.keda.cooldownPeriod (300)", "startup.expectedSeconds (900)"),
     # ---- model locks
     case("lock-revision-floating", with_model(download={"enabled": True}, lock={"revision": "main", "files": [{"path": "a", "sha256": "0" * 64}]}), "/models/0/lock/revision"),
     case("lock-digest-not-hex", with_model(download={"enabled": True}, lock={"files": [{"path": "a", "sha256": "XYZ"}]}), "/models/0/lock/files/0/sha256"),
