@@ -171,7 +171,15 @@ class ModelConfig(StrictModel):
     )
     graceful_shutdown_timeout_s: float = Field(120.0, gt=0, description="Seconds a draining replica (rolling update, scale-down, node drain) gets to finish in-flight requests; on spot nodes keep it within the cloud's preemption notice.")
     sizing: SizingConfig = Field(default_factory=SizingConfig, description="Model size for the GPU memory check (nothing declared: no check).")
+    expected_startup_s: float = Field(0, ge=0, description="Seconds a replica takes to start (placement, weight load, compilation), as measured on your nodes; 0 leaves it undeclared. Declared, autoscaling.downscale_delay_s must be at least as long: Serve removing a replica sooner than one starts makes load that comes back wait for a cold start.")
     lock: ModelLock | None = Field(None, description="The model's files pinned by sha256, as python -m serve_app.models lock writes them: each replica checks its source against the lock before the engine starts, and fails naming each file that differs. Needs a local source (a volume or the image); null: no check.")
+
+    @model_validator(mode="after")
+    def _scales_down_no_sooner_than_a_replica_starts(self) -> "ModelConfig":
+        delay, expected = self.autoscaling.downscale_delay_s, self.expected_startup_s
+        if expected and delay < expected:
+            raise ValueError(f"autoscaling.downscale_delay_s ({delay:g}) is shorter than expected_startup_s ({expected:g}): Serve could remove a replica sooner than one starts; raise it to at least {expected:g}")
+        return self
 
     @model_validator(mode="after")
     def _lock_needs_local_files(self) -> "ModelConfig":

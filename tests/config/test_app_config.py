@@ -186,3 +186,9 @@ def test_engine_spans_point_vllm_at_the_same_collector_over_http():
     assert llm["engine_kwargs"]["otlp_traces_endpoint"] == "http://collector:4318/v1/traces"
     assert llm["runtime_env"]["env_vars"]["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] == "http/protobuf"
     assert "otlp_traces_endpoint" not in to_llm_config(model(), TracingConfig())["engine_kwargs"]
+
+
+def test_a_model_may_not_scale_down_sooner_than_its_declared_start():
+    with pytest.raises(ValidationError, match=r"autoscaling.downscale_delay_s \(300\) is shorter than expected_startup_s \(900\)"):
+        model(expected_startup_s=900, autoscaling={"downscale_delay_s": 300})
+    assert model(expected_startup_s=600).expected_startup_s == 600  # serve_app's default delay, 600 s, is as long

@@ -52,6 +52,28 @@ field it is about. All failures are reported together, one per line.
 {{- if gt $minR $maxR -}}
 {{- $errors = append $errors (printf "%s.autoscaling.minReplicas (%d) must not exceed autoscaling.maxReplicas (%d)" $at $minR $maxR) -}}
 {{- end -}}
+{{- /* serve_app's ModelConfig checks the same at deploy time; here it fails at helm template. */ -}}
+{{- $expected := float64 ($m.expectedStartupS | default 0) -}}
+{{- $downscale := float64 (dig "downscaleDelayS" 600.0 $scaling) -}}
+{{- if and (gt $expected 0.0) (lt $downscale $expected) -}}
+{{- $errors = append $errors (printf "%s.autoscaling.downscaleDelayS (%v) is shorter than %s.expectedStartupS (%v): Serve could remove a replica sooner than one starts, and load that comes back within that time would wait for a cold start; raise it to at least %v" $at $downscale $at $expected $expected) -}}
+{{- end -}}
+{{- with $m.lock -}}
+{{- $source := toString ($m.source | default $m.id) -}}
+{{- if not (hasPrefix "/" $source) -}}
+{{- $errors = append $errors (printf "%s.lock: the files must be on the worker before the engine starts to be verified; set source to the model's absolute path (got %q, which the engine would download itself)" $at $source) -}}
+{{- end -}}
+{{- $paths := list -}}
+{{- range $j, $f := .files -}}
+{{- $segments := splitList "/" (toString $f.path) -}}
+{{- if or (hasPrefix "/" (toString $f.path)) (has ".." $segments) (has "." $segments) (has "" $segments) (contains "\\" (toString $f.path)) -}}
+{{- $errors = append $errors (printf "%s.lock.files[%d].path %q must be a relative path inside the model directory, without '..', '.' or empty segments" $at $j $f.path) -}}
+{{- else if has $f.path $paths -}}
+{{- $errors = append $errors (printf "%s.lock.files[%d].path %q is listed twice" $at $j $f.path) -}}
+{{- end -}}
+{{- $paths = append $paths $f.path -}}
+{{- end -}}
+{{- end -}}
 {{- if and (hasKey $scaling "initialReplicas") (not (kindIs "invalid" $scaling.initialReplicas)) -}}
 {{- $init := int $scaling.initialReplicas -}}
 {{- if or (lt $init $minR) (gt $init $maxR) -}}

@@ -20,6 +20,7 @@ from .chart import VALUE_SET_IDS, VALUE_SETS, app_args, rayservice, render, valu
 EVERY_FIELD_CAMEL = {
     "id": "every-field",
     "source": "/opt/models/every-field",
+    "expectedStartupS": 60,
     "lock": {"revision": "0123456789abcdef0123456789abcdef01234567", "files": [{"path": "config.json", "sha256": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}]},
     "engine": {
         "tensorParallelSize": 2,
@@ -65,6 +66,7 @@ EVERY_FIELD_CAMEL = {
 EVERY_FIELD_SNAKE = {
     "id": "every-field",
     "source": "/opt/models/every-field",
+    "expected_startup_s": 60,
     "lock": {"revision": "0123456789abcdef0123456789abcdef01234567", "files": [{"path": "config.json", "sha256": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}]},
     "engine": {
         "tensor_parallel_size": 2,

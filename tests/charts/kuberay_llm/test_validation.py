@@ -31,6 +31,7 @@ def group(**fields: Any) -> list[dict[str, Any]]:
     return [{"groupName": "gpu", "gpus": 1, "minReplicas": 1, "maxReplicas": 1, **fields}]
 
 
+LOCK = {"files": [{"path": "config.json", "sha256": "0" * 64}]}
 CPU = (CPU_SCENARIO,)
 CPU_MODEL = {"kind": "CPU"}
 
@@ -98,6 +99,13 @@ TEMPLATE_CASES = [
     Bad("engine-extra-shadows-a-field", {"models": model(engine={"extra": {"max_model_len": 1024}})}, ("models[0].engine.extra.max_model_len", "engine.maxModelLen")),
     Bad("secret-in-model-env", {"models": model(env={"HF_TOKEN": "hf_x"})}, ("models[0].env.HF_TOKEN",)),
     Bad("local-source-without-cache", {"models": model(source="/models/weights")}, ("models[0].source", "modelCache.enabled")),
+    Bad("downscale-sooner-than-a-replica-starts", {"models": model(expectedStartupS=900, autoscaling={"downscaleDelayS": 300})}, ("models[0].autoscaling.downscaleDelayS (300)", "models[0].expectedStartupS (900)")),
+    Bad("downscale-default-sooner-than-a-replica-starts", {"models": model(expectedStartupS=900)}, ("models[0].autoscaling.downscaleDelayS (600)",)),
+    Bad("lock-on-a-model-the-engine-downloads", {"models": model(lock=LOCK)}, ("models[0].lock", "absolute path")),
+    Bad("lock-path-leaving-the-model", {"models": model(source="/opt/models/m", lock={"files": [{"path": "../x", "sha256": "0" * 64}]})}, ("models[0].lock.files[0].path", "inside the model directory")),
+    Bad("lock-path-listed-twice", {"models": model(source="/opt/models/m", lock={"files": [*LOCK["files"], *LOCK["files"]]})}, ("models[0].lock.files[1].path", "listed twice")),
+    Bad("lock-digest-not-hex", {"models": model(source="/opt/models/m", lock={"files": [{"path": "a", "sha256": "XYZ"}]})}, ("/models/0/lock/files/0/sha256",)),
+    Bad("lock-revision-floating", {"models": model(source="/opt/models/m", lock={**LOCK, "revision": "main"})}, ("/models/0/lock/revision",)),
     Bad("duplicate-group-names", {"workerGroups": [*group(), *group()]}, ("workerGroups[1].groupName",)),
     Bad("group-min-above-max", {"workerGroups": group(minReplicas=2, maxReplicas=1)}, ("workerGroups[0].minReplicas",)),
     Bad("group-replicas-out-of-range", {"workerGroups": group(replicas=3, maxReplicas=2)}, ("workerGroups[0].replicas",)),
