@@ -20,7 +20,7 @@ import argparse
 import hashlib
 import re
 import sys
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated
 
 import yaml
@@ -46,9 +46,9 @@ class LockedFile(BaseModel):
     def _inside_the_model(cls, path: str) -> str:
         # A path that leaves the directory would make verification read, and vouch for,
         # a file the engine never loads.
-        parts = PurePosixPath(path).parts
-        if path.startswith("/") or "\\" in path or ".." in parts or "." in path.split("/"):
-            raise ValueError(f"{path!r} must be a relative path inside the model directory, without '..' or '.'")
+        segments = path.split("/")
+        if path.startswith("/") or "\\" in path or {"..", ".", ""} & set(segments):
+            raise ValueError(f"{path!r} must be a relative path inside the model directory, without '..', '.' or empty segments")
         return path
 
 

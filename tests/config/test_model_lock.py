@@ -86,10 +86,11 @@ def test_a_hugging_face_cache_snapshot_is_locked_at_its_commit_through_its_blob_
         ({"files": [{"path": "a"}]}, "files.0.sha256"),
         ({"files": [{"path": "../etc/passwd", "sha256": "0" * 64}]}, "files.0.path"),
         ({"files": [{"path": "/abs", "sha256": "0" * 64}]}, "files.0.path"),
+        ({"files": [{"path": "a//b", "sha256": "0" * 64}]}, "files.0.path"),
         ({"files": [{"path": "a", "sha256": "0" * 64}, {"path": "a", "sha256": "1" * 64}]}, "files[1].path 'a' is listed twice"),
         ({"files": []}, "files"),
     ],
-    ids=["floating-revision", "non-hex-digest", "missing-digest", "parent-path", "absolute-path", "duplicate-path", "no-file"],
+    ids=["floating-revision", "non-hex-digest", "missing-digest", "parent-path", "absolute-path", "empty-segment", "duplicate-path", "no-file"],
 )
 def test_a_malformed_lock_is_refused_naming_the_entry(lock: dict, named: str):
     with pytest.raises(ValidationError, match=named.replace("[", r"\[").replace("]", r"\]")):
