@@ -146,7 +146,14 @@ class ServeAppIngress(OpenAiIngress):
                 raise OpenAIHTTPException(status_code=400, message=str(e)[:MAX_ERROR_CHARS], type="invalid_request_error", internal_message=str(e)) from e
             except Exception as e:
                 lost = replica_lost(e)
-                if started or not lost:
+                if started:
+                    # Output has reached the client. Raised, the error would end the
+                    # response with no error event (Ray's router streams only what is
+                    # yielded), and the client would take a cut answer for a whole one.
+                    log.warning("stream failed after output (%s: %s); ending it with an error event", lost or "error", type(e).__name__)
+                    yield [{"error": {"message": "The model's replica failed during this response; retry the request.", "type": "ServiceUnavailable", "code": 503}}]
+                    return
+                if not lost:
                     raise
                 suspect_losses += lost != "engine dead"
                 if attempt == REPLICA_LOST_RETRIES or suspect_losses > SUSPECT_LOSS_RETRIES:
