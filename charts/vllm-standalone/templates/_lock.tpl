@@ -6,11 +6,6 @@ before the engine starts, so the files must be on the pod's volume by then: down
 by the `model-download` initContainer, or already at a local `model` path.
 */}}
 
-{{/* The directory the lock is checked in (what `vllm serve` loads); args: a merged model. */}}
-{{- define "vllm-standalone.lock.dir" -}}
-{{- include "vllm-standalone.modelPath" . -}}
-{{- end -}}
-
 {{/* The lock as `sha256sum` lines ("<sha256>  <path>"), the verify script's input; args: a merged model. */}}
 {{- define "vllm-standalone.lock.sums" -}}
 {{- range .lock.files -}}
